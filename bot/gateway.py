@@ -1,0 +1,435 @@
+"""The one gateway to LINE. Nothing else in the code talks to the Messaging API.
+
+Sending is in two halves:
+- ``Outbox`` (synchronous, inside the caller's database transaction) turns messages into ``Delivery`` rows, so a
+  handler's state change and the messages it answers with commit together or not at all;
+- ``LineGateway`` (asynchronous) claims due rows and sends them with line-bot-sdk's async client: reply when a
+  fresh reply token exists, else push; multicast in batches of 500; a retry key stored before the first attempt
+  and reused on every retry; back-off on 5xx, time-outs and 429; a stop on LINE's monthly limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    BroadcastRequest,
+    Configuration,
+    MulticastRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from bot import clock
+from bot.messages import Message, chunk, normalise
+from config import Settings
+from db.base import transaction
+from db.models import Delivery, SystemFlag, User
+
+log = logging.getLogger(__name__)
+
+MULTICAST_LIMIT = 500
+REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)  # LINE keeps a token about a minute; leave a margin
+LEASE = dt.timedelta(seconds=60)
+MONTHLY_LIMIT_FLAG = "line_monthly_limit"
+UNFINISHED = ("pending", "sending")
+
+
+# --------------------------------------------------------------------------- enqueueing (synchronous)
+
+
+class Outbox:
+    """Turns messages into Delivery rows within the caller's transaction."""
+
+    def __init__(self, *, line_enabled: bool) -> None:
+        # Without LINE credentials (development) messages stay in the outbox for the simulator to show.
+        self.initial_status = "pending" if line_enabled else "outbox"
+
+    def reply(
+        self, session: Session, *, user: User, messages: Sequence[Message], reply_token: str | None,
+        received_at: dt.datetime, source: str | None = None,
+    ) -> list[Delivery]:
+        """Answer a user: the first five messages by reply (free, while the token is fresh), the rest by push."""
+        groups = chunk(normalise(list(messages)))
+        rows = []
+        for i, group in enumerate(groups):
+            use_reply = i == 0 and reply_token is not None
+            rows.append(
+                self._add(
+                    session, kind="reply" if use_reply else "push", user=user, recipients=[user.line_user_id],
+                    messages=group, source=source, order_key=f"u:{user.line_user_id}",
+                    reply_token=reply_token if use_reply else None,
+                    reply_token_expires_at=received_at + REPLY_TOKEN_LIFETIME if use_reply else None,
+                )
+            )
+        return rows
+
+    def push(
+        self, session: Session, *, user: User, messages: Sequence[Message], source: str | None = None
+    ) -> list[Delivery]:
+        """Push to one user; nothing is queued for a user who has blocked the bot."""
+        if not user.is_reachable:
+            return []
+        return [
+            self._add(session, kind="push", user=user, recipients=[user.line_user_id], messages=group,
+                      source=source, order_key=f"u:{user.line_user_id}")
+            for group in chunk(normalise(list(messages)))
+        ]
+
+    def multicast(
+        self, session: Session, *, line_user_ids: Sequence[str], messages: Sequence[Message], source: str | None = None
+    ) -> list[Delivery]:
+        """The same messages to many users, in requests of at most 500 recipients and five messages."""
+        rows = []
+        ids = list(dict.fromkeys(line_user_ids))  # no one twice
+        for group in chunk(normalise(list(messages))):
+            for start in range(0, len(ids), MULTICAST_LIMIT):
+                batch = ids[start : start + MULTICAST_LIMIT]
+                rows.append(self._add(session, kind="multicast", user=None, recipients=batch, messages=group,
+                                      source=source, order_key=f"m:{uuid.uuid4()}"))
+        return rows
+
+    def broadcast(self, session: Session, *, messages: Sequence[Message], source: str | None = None) -> list[Delivery]:
+        """Every friend of the bot (LINE's broadcast endpoint)."""
+        key = f"b:{uuid.uuid4()}"
+        return [
+            self._add(session, kind="broadcast", user=None, recipients=[], messages=group, source=source, order_key=key)
+            for group in chunk(normalise(list(messages)))
+        ]
+
+    def _add(self, session: Session, *, kind: str, user: User | None, recipients: list[str], messages: list[Message],
+             source: str | None, order_key: str, reply_token: str | None = None,
+             reply_token_expires_at: dt.datetime | None = None) -> Delivery:
+        row = Delivery(
+            kind=kind, user_id=user.id if user else None, recipients=recipients, messages=messages,
+            reply_token=reply_token, reply_token_expires_at=reply_token_expires_at,
+            retry_key=str(uuid.uuid4()), order_key=order_key, source=source, status=self.initial_status,
+            next_attempt_at=clock.now(),
+        )
+        session.add(row)
+        return row
+
+
+# --------------------------------------------------------------------------- sending (asynchronous)
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` requests per second, with a burst of one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+@dataclass
+class Outcome:
+    """What one attempt to send a delivery came to."""
+
+    status: str  # sent | retry | failed | held | skipped | to_push
+    http_status: int | None = None
+    request_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    via: str | None = None
+
+
+def _error_text(exc: ApiException) -> str:
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
+    try:
+        data = json.loads(body)
+        text = data.get("message", body)
+        details = data.get("details") or []
+        if details:
+            text += " (" + "; ".join(f"{d.get('property', '')}: {d.get('message', '')}" for d in details) + ")"
+        return f"{exc.status} {text}"[:2000]
+    except (ValueError, AttributeError):
+        return f"{exc.status} {body}"[:2000]
+
+
+def monthly_limit_until(session: Session) -> dt.datetime | None:
+    """When LINE's monthly message limit was hit, the time it lifts (the next month, JST); else None."""
+    flag = session.get(SystemFlag, MONTHLY_LIMIT_FLAG)
+    if flag is None or not flag.value.get("until"):
+        return None
+    until = dt.datetime.fromisoformat(flag.value["until"])
+    return until if until > clock.now() else None
+
+
+def _next_month_jst(now: dt.datetime) -> dt.datetime:
+    local = now.astimezone(clock.JST)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + dt.timedelta(days=32)).replace(day=1).astimezone(dt.UTC)
+
+
+class LineGateway:
+    """Claims due deliveries and sends them to LINE; also the only place that reads from LINE (profiles, quota)."""
+
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.sessions = session_factory
+        self.outbox = Outbox(line_enabled=settings.line_enabled)
+        self._client: AsyncApiClient | None = None
+        self._api: AsyncMessagingApi | None = None
+        self._limits = {
+            "reply": RateLimiter(settings.push_requests_per_second),
+            "push": RateLimiter(settings.push_requests_per_second),
+            "multicast": RateLimiter(settings.multicast_requests_per_second),
+            "broadcast": RateLimiter(1.0),
+        }
+        self._wake = asyncio.Event()
+        self._timeout = aiohttp.ClientTimeout(total=settings.line_request_timeout_seconds)
+
+    # -- lifecycle: the SDK's client opens an aiohttp session, so it is made on the running loop, never at import
+    async def start(self) -> None:
+        if self.settings.line_enabled and self._client is None:
+            configuration = Configuration(
+                access_token=self.settings.line_channel_access_token, host=self.settings.line_api_base_url.rstrip("/")
+            )
+            configuration.connection_pool_maxsize = self.settings.sender_concurrency * 2
+            self._client = AsyncApiClient(configuration)
+            self._api = AsyncMessagingApi(self._client)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = self._api = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send due deliveries until stop is set; woken early when new ones are queued."""
+        while not stop.is_set():
+            try:
+                while await self.send_due() and not stop.is_set():
+                    pass
+            except Exception:  # a database hiccup must not end the loop
+                log.exception("delivery loop failed; retrying")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    # -- reading from LINE
+    async def get_profile(self, line_user_id: str) -> dict[str, Any] | None:
+        """The user's LINE profile (displayName, language, pictureUrl), or None when unknown or unavailable."""
+        if self._api is None:
+            return None
+        try:
+            profile = await self._api.get_profile(line_user_id, _request_timeout=self._timeout)
+        except (ApiException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("profile fetch failed for a user: %s", getattr(exc, "status", type(exc).__name__))
+            return None
+        return {"displayName": profile.display_name, "language": profile.language, "pictureUrl": profile.picture_url}
+
+    async def get_quota(self) -> dict[str, Any] | None:
+        """LINE's monthly message quota and what has been used, or None without LINE."""
+        if self._api is None:
+            return None
+        quota = await self._api.get_message_quota(_request_timeout=self._timeout)
+        used = await self._api.get_message_quota_consumption(_request_timeout=self._timeout)
+        limit = quota.value if quota.type == "limited" else None
+        return {"type": quota.type, "limit": limit, "used": used.total_usage,
+                "left": None if limit is None else max(limit - used.total_usage, 0)}
+
+    # -- sending
+    async def send_due(self, limit: int = 200) -> int:
+        """Send one batch of due deliveries; returns how many were handled."""
+        if self._api is None:
+            return 0
+        claimed = await asyncio.to_thread(self._claim, limit)
+        if not claimed:
+            return 0
+        by_key: dict[str, list[Delivery]] = defaultdict(list)
+        for row in claimed:
+            by_key[row.order_key].append(row)
+        gate = asyncio.Semaphore(self.settings.sender_concurrency)
+
+        async def send_in_order(rows: list[Delivery]) -> None:
+            async with gate:
+                for row in rows:
+                    outcome = await self._attempt(row)
+                    await asyncio.to_thread(self._record, row, outcome)
+                    if outcome.status not in ("sent", "failed", "skipped"):
+                        # keep one user's messages in order: the rest waits for this one
+                        await asyncio.to_thread(self._release, rows[rows.index(row) + 1 :])
+                        return
+
+        await asyncio.gather(*(send_in_order(rows) for rows in by_key.values()))
+        return len(claimed)
+
+    def _claim(self, limit: int) -> list[Delivery]:
+        now = clock.now()
+        earlier = aliased(Delivery)
+        blocked_by_earlier = exists().where(
+            earlier.order_key == Delivery.order_key, earlier.id < Delivery.id, earlier.status.in_(UNFINISHED)
+        )
+        due = or_(
+            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+            and_(Delivery.status == "sending", Delivery.lease_until < now),  # its sender died
+        )
+        with transaction(self.sessions) as session:
+            query = select(Delivery).where(due, ~blocked_by_earlier)
+            if monthly_limit_until(session) is not None:
+                query = query.where(Delivery.kind == "reply")  # replies are free; the rest waits for next month
+            rows = list(
+                session.scalars(
+                    query.order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True, of=Delivery)
+                )
+            )
+            for row in rows:
+                row.status = "sending"
+                row.lease_until = now + LEASE
+                row.attempts += 1
+            reachable = self._reachable(session, rows)
+            for row in rows:
+                if row.user_id is not None and not reachable.get(row.user_id, False):
+                    row.status = "skipped"
+                    row.last_error = "the user has blocked the bot"
+                    row.lease_until = None
+            session.flush()
+            return [row for row in rows if row.status == "sending"]
+
+    @staticmethod
+    def _reachable(session: Session, rows: list[Delivery]) -> dict[int, bool]:
+        ids = {row.user_id for row in rows if row.user_id is not None}
+        if not ids:
+            return {}
+        return {uid: ok for uid, ok in session.execute(select(User.id, User.is_reachable).where(User.id.in_(ids)))}
+
+    def _release(self, rows: list[Delivery]) -> None:
+        if not rows:
+            return
+        with transaction(self.sessions) as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_([r.id for r in rows]), Delivery.status == "sending")
+                .values(status="pending", lease_until=None, attempts=Delivery.attempts - 1)
+            )
+
+    async def _attempt(self, row: Delivery) -> Outcome:
+        assert self._api is not None
+        kind = row.kind
+        if kind == "reply" and (row.reply_token is None or (row.reply_token_expires_at or clock.now()) <= clock.now()):
+            kind = "push"  # the token has gone stale (e.g. after a restart): push instead
+        await self._limits[kind].acquire()
+        started = time.perf_counter()
+        try:
+            if kind == "reply":
+                response = await self._api.reply_message_with_http_info(
+                    ReplyMessageRequest.from_dict({"replyToken": row.reply_token, "messages": row.messages}),
+                    _request_timeout=self._timeout,
+                )
+            elif kind == "push":
+                response = await self._api.push_message_with_http_info(
+                    PushMessageRequest.from_dict({"to": row.recipients[0], "messages": row.messages}),
+                    x_line_retry_key=row.retry_key, _request_timeout=self._timeout,
+                )
+            elif kind == "multicast":
+                response = await self._api.multicast_with_http_info(
+                    MulticastRequest.from_dict({"to": row.recipients, "messages": row.messages}),
+                    x_line_retry_key=row.retry_key, _request_timeout=self._timeout,
+                )
+            else:
+                response = await self._api.broadcast_with_http_info(
+                    BroadcastRequest.from_dict({"messages": row.messages}),
+                    x_line_retry_key=row.retry_key, _request_timeout=self._timeout,
+                )
+        except ApiException as exc:
+            return self._classify(row, kind, exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500], via=kind)
+        finally:
+            log.debug("LINE %s took %.1f ms", kind, (time.perf_counter() - started) * 1000)
+        headers = response.headers or {}
+        return Outcome("sent", http_status=response.status_code, request_id=headers.get("x-line-request-id"), via=kind)
+
+    @staticmethod
+    def _classify(row: Delivery, kind: str, exc: ApiException) -> Outcome:
+        status = exc.status or 0
+        headers = exc.headers or {}
+        text = _error_text(exc)
+        if status == 409 and kind != "reply":
+            # LINE already accepted a request with this retry key: it was delivered.
+            return Outcome("sent", 409, headers.get("x-line-accepted-request-id"), via=kind)
+        if status == 429:
+            if "monthly limit" in text.lower():
+                return Outcome("held", 429, error=text, via=kind)
+            retry_after = headers.get("retry-after")
+            return Outcome("retry", 429, error=text, via=kind,
+                           retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
+        if status >= 500:
+            return Outcome("retry", status, error=text, via=kind)
+        if kind == "reply" and status == 400 and "reply token" in text.lower():
+            return Outcome("to_push", status, error=text, via=kind)
+        return Outcome("failed", status, headers.get("x-line-request-id"), error=text, via=kind)
+
+    def _backoff(self, attempts: int, retry_after: float | None) -> dt.timedelta:
+        if retry_after is not None:
+            return dt.timedelta(seconds=min(retry_after, self.settings.retry_max_seconds))
+        base = self.settings.retry_base_seconds * 2 ** max(attempts - 1, 0)
+        seconds = min(base, self.settings.retry_max_seconds) * random.uniform(0.8, 1.2)
+        return dt.timedelta(seconds=seconds)
+
+    def _record(self, row: Delivery, outcome: Outcome) -> None:
+        now = clock.now()
+        with transaction(self.sessions) as session:
+            current = session.get(Delivery, row.id)
+            if current is None:
+                return
+            current.http_status = outcome.http_status
+            current.sent_via = outcome.via
+            current.lease_until = None
+            if outcome.status == "sent":
+                current.status, current.sent_at, current.line_request_id = "sent", now, outcome.request_id
+                current.last_error = None
+            elif outcome.status == "to_push":
+                current.status, current.reply_token, current.next_attempt_at = "pending", None, now
+                current.last_error = outcome.error
+            elif outcome.status == "held":
+                until = _next_month_jst(now)
+                flag = session.get(SystemFlag, MONTHLY_LIMIT_FLAG) or SystemFlag(key=MONTHLY_LIMIT_FLAG)
+                flag.value = {"since": now.isoformat(), "until": until.isoformat(), "error": outcome.error}
+                flag.updated_at = now
+                session.add(flag)
+                current.status, current.next_attempt_at, current.last_error = "pending", until, outcome.error
+                current.attempts -= 1  # waiting for the quota is not a failed attempt
+                log.error("LINE monthly message limit reached: pushes are held until %s", until.isoformat())
+            elif outcome.status == "retry" and current.attempts < self.settings.delivery_max_attempts:
+                current.status = "pending"
+                current.next_attempt_at = now + self._backoff(current.attempts, outcome.retry_after)
+                current.last_error = outcome.error
+                log.warning("delivery %s will be retried: %s", current.id, outcome.error)
+            else:
+                current.status, current.last_error = "failed", outcome.error
+                log.error("delivery %s failed: %s", current.id, outcome.error)

@@ -1,0 +1,138 @@
+"""GET /simulator: chat with the bot as a LINE user, through the real path (signed webhook, inbox, outbox).
+
+Development only: in production every route here answers 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from bot import webhook_events
+from db.base import transaction
+from db.models import Delivery, InboxEvent, User
+
+router = APIRouter(prefix="/simulator", include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+PRESET_USERS = [
+    {"name": "住民 山田さん", "key": "resident-yamada"},
+    {"name": "住民 Emma (English)", "key": "resident-emma"},
+]
+
+
+def sim_user_id(key: str) -> str:
+    """A stable, valid-looking LINE user ID for a simulator user."""
+    return "U" + hashlib.sha256(f"simulator:{key}".encode()).hexdigest()[:32]
+
+
+def _development_only(request: Request) -> Any:
+    runtime = request.app.state.runtime
+    if runtime.settings.is_production:
+        raise HTTPException(status_code=404)
+    return runtime
+
+
+@router.get("", response_class=HTMLResponse)
+async def page(request: Request) -> HTMLResponse:
+    _development_only(request)
+    return templates.TemplateResponse(request, "simulator.html", {})
+
+
+@router.get("/api/users")
+async def list_users(request: Request) -> list[dict[str, Any]]:
+    runtime = _development_only(request)
+
+    def load() -> list[dict[str, Any]]:
+        with runtime.sessions() as session:
+            users = session.scalars(select(User).order_by(User.id)).all()
+            return [{"userId": u.line_user_id, "name": u.display_name or u.line_user_id[:9],
+                     "reachable": u.is_reachable, "language": u.language} for u in users]
+
+    return await run_in_threadpool(load)
+
+
+class SimulatedEvent(BaseModel):
+    user_id: str = Field(pattern=r"^U[0-9a-f]{32}$")
+    kind: Literal["text", "postback", "follow", "unfollow", "sticker"]
+    text: str | None = Field(None, max_length=5000)
+    data: str | None = Field(None, max_length=300)
+    display_name: str | None = Field(None, max_length=100)
+    language: Literal["ja", "en"] | None = None
+
+
+class NewUser(BaseModel):
+    display_name: str = Field(min_length=1, max_length=100)
+    language: Literal["ja", "en"] = "ja"
+
+
+@router.post("/api/users")
+async def new_user(request: Request, body: NewUser) -> dict[str, str]:
+    """A new LINE user who has not followed yet (their profile is what LINE would return)."""
+    runtime = _development_only(request)
+    user_id = webhook_events.new_event_id()  # random, then shaped as a user ID
+    user_id = sim_user_id(user_id)
+
+    def create() -> None:
+        with transaction(runtime.sessions) as session:
+            session.add(User(line_user_id=user_id, display_name=body.display_name, language=body.language,
+                             is_reachable=False))
+
+    await run_in_threadpool(create)
+    return {"userId": user_id}
+
+
+@router.post("/api/events")
+async def send_event(request: Request, body: SimulatedEvent) -> dict[str, Any]:
+    """Build the LINE webhook event, sign it with the channel secret and post it to /callback."""
+    runtime = _development_only(request)
+    if body.kind == "text":
+        event = webhook_events.text_message(body.user_id, body.text or "")
+    elif body.kind == "postback":
+        event = webhook_events.postback(body.user_id, body.data or "")
+    elif body.kind == "follow":
+        event = webhook_events.follow(body.user_id)
+    elif body.kind == "unfollow":
+        event = webhook_events.unfollow(body.user_id)
+    else:
+        event = webhook_events.sticker_message(body.user_id)
+    raw, headers = webhook_events.signed(runtime.settings.channel_secret, event)
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://simulator") as client:
+        response = await client.post("/callback", content=raw, headers=headers)
+    return {"status": response.status_code, "webhookEventId": event["webhookEventId"]}
+
+
+@router.get("/api/messages")
+async def conversation(request: Request, user_id: str) -> list[dict[str, Any]]:
+    """What the user sent (the inbox) and what the bot answered (the outbox), oldest first."""
+    runtime = _development_only(request)
+
+    def load() -> list[dict[str, Any]]:
+        with runtime.sessions() as session:
+            user = session.scalars(select(User).where(User.line_user_id == user_id)).one_or_none()
+            items: list[dict[str, Any]] = []
+            for row in session.scalars(
+                select(InboxEvent).where(InboxEvent.user_key == user_id).order_by(InboxEvent.id.desc()).limit(100)
+            ):
+                items.append({"from": "user", "at": row.received_at.isoformat(), "type": row.event_type,
+                              "event": row.payload, "status": row.status})
+            if user is not None:
+                for delivery in session.scalars(
+                    select(Delivery).where(Delivery.user_id == user.id).order_by(Delivery.id.desc()).limit(100)
+                ):
+                    items.append({"from": "bot", "at": delivery.created_at.isoformat(),
+                                  "messages": delivery.messages, "status": delivery.status})
+            items.sort(key=lambda item: item["at"])
+            return items[-150:]
+
+    return await run_in_threadpool(load)

@@ -1,0 +1,80 @@
+"""Application settings, read from the environment or a .env file (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that are fine on a developer's machine and refused in production.
+DEV_CHANNEL_SECRET = "development-channel-secret"
+DEV_ADMIN_TOKEN = "development-admin-token"
+_INSECURE = {"", "changeme", "change-me", "secret", DEV_CHANNEL_SECRET, DEV_ADMIN_TOKEN}
+
+
+class SettingsError(RuntimeError):
+    """Raised when the configuration is unsafe or incomplete; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///var/minato.db"
+    line_channel_secret: str = ""
+    line_channel_access_token: str = ""
+    line_api_base_url: str = "https://api.line.me"
+    admin_api_token: str = ""
+    public_base_url: str = "http://127.0.0.1:8000"
+    ward_name: str = "港区"
+    timezone: str = "Asia/Tokyo"
+
+    # Tuning knobs; the defaults suit one ward.
+    webhook_max_body_bytes: int = 1024 * 1024
+    line_request_timeout_seconds: float = 10.0
+    delivery_max_attempts: int = 8
+    event_max_attempts: int = 5
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 600.0
+    worker_poll_seconds: float = 1.0
+    multicast_requests_per_second: float = 200.0
+    push_requests_per_second: float = 2000.0
+    sender_concurrency: int = 16
+    quiet_hours_start: int = Field(21, ge=0, le=23)
+    quiet_hours_end: int = Field(8, ge=0, le=23)
+    start_background_workers: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.app_env != "production":
+            return self
+        problems = []
+        if self.line_channel_secret in _INSECURE:
+            problems.append("LINE_CHANNEL_SECRET is missing or a default value")
+        if self.line_channel_access_token in _INSECURE:
+            problems.append("LINE_CHANNEL_ACCESS_TOKEN is missing or a default value")
+        if self.admin_api_token in _INSECURE or len(self.admin_api_token) < 24:
+            problems.append("ADMIN_API_TOKEN is missing, a default value, or shorter than 24 characters")
+        if problems:
+            raise SettingsError("Refusing to start in production: " + "; ".join(problems) + ".")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @cached_property
+    def channel_secret(self) -> str:
+        """The secret used to verify (and, in the simulator, sign) webhook bodies."""
+        return self.line_channel_secret or DEV_CHANNEL_SECRET
+
+    @cached_property
+    def admin_token(self) -> str:
+        return self.admin_api_token or DEV_ADMIN_TOKEN
+
+    @property
+    def line_enabled(self) -> bool:
+        """True when messages really go to LINE; otherwise they stay in the outbox (development)."""
+        return bool(self.line_channel_access_token)

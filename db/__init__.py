@@ -1,0 +1,1 @@
+"""Database: models, engine and session handling, migrations (Alembic) and demo data."""

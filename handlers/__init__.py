@@ -1,0 +1,10 @@
+"""Handlers of LINE events, one router per domain, tried in the order listed here."""
+
+from __future__ import annotations
+
+from handlers import follow, help
+from handlers.router import Dispatcher
+
+
+def build_dispatcher() -> Dispatcher:
+    return Dispatcher([follow.router, help.router, help.fallback])

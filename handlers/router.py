@@ -1,0 +1,179 @@
+"""Routers of handlers, registered by event type and filters, and the context a handler works with.
+
+A handler is a plain function ``def handle(ctx: Context) -> None``. It runs inside one database transaction: what it
+changes and what it answers (``ctx.reply``) commit together. Routers are tried in order; the first handler whose
+filters all match takes the event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import clock, postback
+from bot.gateway import Outbox
+from bot.messages import Message
+from bot.texts import t
+from db.models import Conversation, User
+
+Filter = Callable[["Context"], bool]
+Handler = Callable[["Context"], None]
+
+
+@dataclass
+class Context:
+    """Everything a handler needs about one event, and the ways to answer it."""
+
+    session: Session
+    event: dict[str, Any]
+    user: User | None
+    outbox: Outbox
+    settings: Any
+    profile: dict[str, Any] | None = None
+    replied: list[Message] = field(default_factory=list)
+    _postback: postback.Postback | None = None
+    _postback_error: bool = False
+
+    @property
+    def type(self) -> str:
+        return str(self.event.get("type", ""))
+
+    @property
+    def lang(self) -> str:
+        return self.user.language if self.user else "ja"
+
+    @property
+    def message(self) -> dict[str, Any]:
+        message = self.event.get("message")
+        return message if isinstance(message, dict) else {}
+
+    @property
+    def text(self) -> str:
+        """The typed text, NFKC-normalised and stripped ('' for anything that is not a text message)."""
+        if self.message.get("type") != "text":
+            return ""
+        return unicodedata.normalize("NFKC", str(self.message.get("text", ""))).strip()
+
+    @property
+    def postback(self) -> postback.Postback | None:
+        """The decoded postback, or None when there is none or it is not ours (see postback_invalid)."""
+        if self._postback is None and not self._postback_error and self.type == "postback":
+            try:
+                self._postback = postback.decode((self.event.get("postback") or {}).get("data"))
+            except postback.InvalidPostback:
+                self._postback_error = True
+        return self._postback
+
+    @property
+    def postback_invalid(self) -> bool:
+        self.postback  # noqa: B018  (decodes once)
+        return self._postback_error
+
+    @property
+    def now(self) -> dt.datetime:
+        return clock.now()
+
+    @property
+    def received_at(self) -> dt.datetime:
+        return clock.from_line_timestamp(int(self.event.get("timestamp", 0)))
+
+    def t(self, key: str, **values: Any) -> str:
+        return t(key, self.lang, **values)
+
+    def reply(self, *messages: Message) -> None:
+        """Answer the user who sent this event: by reply while its token is fresh, by push after that."""
+        if self.user is None or not messages:
+            return
+        self.replied.extend(messages)
+        self.outbox.reply(
+            self.session, user=self.user, messages=list(messages), reply_token=self.event.get("replyToken"),
+            received_at=self.received_at, source=f"event:{self.event.get('webhookEventId', '')}",
+        )
+
+    # -- conversation state: a row per user
+    def state(self) -> Conversation | None:
+        if self.user is None:
+            return None
+        row = self.session.get(Conversation, self.user.id)
+        if row is not None and row.expires_at is not None and row.expires_at <= self.now:
+            self.session.delete(row)
+            self.session.flush()
+            return None
+        return row
+
+    def set_state(self, state: str, data: dict[str, Any] | None = None, ttl: dt.timedelta | None = None) -> None:
+        assert self.user is not None
+        row = self.session.get(Conversation, self.user.id) or Conversation(user_id=self.user.id, state=state)
+        row.state, row.data, row.updated_at = state, dict(data or {}), self.now
+        row.expires_at = self.now + ttl if ttl else None
+        self.session.add(row)
+
+    def clear_state(self) -> None:
+        if self.user is not None and (row := self.session.get(Conversation, self.user.id)) is not None:
+            self.session.delete(row)
+
+
+@dataclass
+class Route:
+    event_type: str
+    filters: tuple[Filter, ...]
+    handler: Handler
+
+
+class Router:
+    """Handlers for one domain (follow, help, surveys, events...)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+
+    def on(self, event_type: str, *filters: Filter) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(event_type, filters, handler))
+            return handler
+
+        return register
+
+    def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
+        return self.on("message", *filters)
+
+    def postback(self, action: str, *filters: Filter) -> Callable[[Handler], Handler]:
+        return self.on("postback", lambda ctx: ctx.postback is not None and ctx.postback.action == action, *filters)
+
+
+class Dispatcher:
+    """Routes an event to the first matching handler of its routers."""
+
+    def __init__(self, routers: list[Router]) -> None:
+        self.routers = routers
+
+    def dispatch(self, ctx: Context) -> bool:
+        for router in self.routers:
+            for route in router.routes:
+                if route.event_type == ctx.type and all(f(ctx) for f in route.filters):
+                    route.handler(ctx)
+                    return True
+        return False
+
+
+# -- common filters
+def text_is(*words: str) -> Filter:
+    folded = {w.casefold() for w in words}
+    return lambda ctx: ctx.text.casefold() in folded
+
+
+def message_type(*types: str) -> Filter:
+    return lambda ctx: ctx.message.get("type") in types
+
+
+def in_state(*states: str) -> Filter:
+    def check(ctx: Context) -> bool:
+        row = ctx.state()
+        return row is not None and row.state in states
+
+    return check

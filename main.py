@@ -1,0 +1,90 @@
+"""Wires the app together, and the command line: `python main.py serve|migrate|demo`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bot import health, logs, simulator, webhook
+from bot.runtime import Runtime
+from config import Settings, SettingsError
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The ASGI app. Everything that opens connections happens in the lifespan, on the running loop."""
+    settings = settings or Settings()
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="港区 区政会議 LINE bot", version="0.1.0", lifespan=lifespan,
+                  docs_url=None if settings.is_production else "/docs")
+    app.state.runtime = runtime
+    app.include_router(webhook.router)
+    app.include_router(health.router)
+    app.include_router(simulator.router)
+    return app
+
+
+def _cmd_migrate(settings: Settings) -> None:
+    from db.base import make_engine
+    from db.migrate import upgrade
+
+    upgrade(make_engine(settings.database_url))
+    print("database migrated")
+
+
+def _cmd_demo(settings: Settings) -> None:
+    from db import demo
+    from db.base import make_engine, make_session_factory, transaction
+    from db.migrate import ensure_migrated
+
+    engine = make_engine(settings.database_url)
+    ensure_migrated(engine)
+    with transaction(make_session_factory(engine)) as session:
+        added = demo.load(session)
+    print("demo data: " + ", ".join(f"{n} {kind} added" for kind, n in added.items()))
+
+
+def _cmd_serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    logs.setup(settings.is_production)
+    uvicorn.run("main:create_app", factory=True, host=host, port=port, log_config=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="main.py", description="港区 区政会議 LINE bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the bot, the console and the simulator")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("demo", help="load demo data (idempotent)")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        _cmd_migrate(settings)
+    elif args.command == "demo":
+        _cmd_demo(settings)
+    elif args.command == "serve":
+        _cmd_serve(settings, args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

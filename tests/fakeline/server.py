@@ -1,0 +1,284 @@
+"""A fake LINE Messaging API on 127.0.0.1, for the real line-bot-sdk client to talk to over HTTP.
+
+It validates every request body against messaging-api.yml and the limits LINE documents but the file does not
+state, records every request, honours X-Line-Retry-Key (409 with x-line-accepted-request-id for an accepted key),
+and can be told to answer 500, 429 (rate limit or monthly limit) or hang, for fault tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakeline import spec
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    status: int
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def retry_key(self) -> str | None:
+        return self.headers.get("x-line-retry-key")
+
+
+@dataclass
+class Fault:
+    path: str  # a path suffix such as "/message/push"; "" for any
+    status: int = 500
+    body: dict[str, Any] | None = None
+    hang: float = 0.0
+    times: int = 1
+    accept_first: bool = False  # accept the request, then answer with the fault (LINE got it; the answer was lost)
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def limit_errors(path: str, body: Any) -> list[str]:
+    """The limits from LINE's documentation that messaging-api.yml does not state."""
+    errors: list[str] = []
+    if not isinstance(body, dict):
+        return errors
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        if not 1 <= len(messages) <= 5:
+            errors.append(f"{len(messages)} messages in one request (1 to 5 allowed)")
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict):
+                continue
+            if m.get("type") == "text" and _utf16(str(m.get("text", ""))) > 5000:
+                errors.append(f"messages/{i}: text longer than 5000 UTF-16 units")
+            if len(m.get("altText", "")) > 1500:
+                errors.append(f"messages/{i}: altText longer than 1500")
+            items = (m.get("quickReply") or {}).get("items") or []
+            if len(items) > 13:
+                errors.append(f"messages/{i}: {len(items)} quick reply items (13 allowed)")
+            contents = m.get("contents") or {}
+            bubbles = contents.get("contents", []) if contents.get("type") == "carousel" else []
+            if m.get("type") == "flex" and len(bubbles) > 12:
+                errors.append(f"messages/{i}: more than 12 bubbles")
+            raw = json.dumps(m, ensure_ascii=False)
+            for data in _postback_data(m):
+                if len(data) > 300:
+                    errors.append(f"messages/{i}: postback data longer than 300 characters")
+            if m.get("type") == "flex" and len(raw.encode()) > 50_000:
+                errors.append(f"messages/{i}: flex message over 50 KB")
+    if path.endswith("/multicast") and len(body.get("to", [])) > 500:
+        errors.append(f"multicast to {len(body['to'])} users (500 allowed)")
+    return errors
+
+
+def _postback_data(node: Any) -> list[str]:
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") == "postback" and isinstance(node.get("data"), str):
+            found.append(node["data"])
+        for value in node.values():
+            found.extend(_postback_data(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_postback_data(value))
+    return found
+
+
+class FakeLine:
+    """Start with start(); read .requests and .violations; steer with fail(), profiles and reset()."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.violations: list[str] = []
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.faults: deque[Fault] = deque()
+        self.accepted_keys: dict[str, str] = {}
+        self.used_reply_tokens: set[str] = set()
+        self.monthly_limit = False
+        self.quota = 1000
+        self.lock = threading.Lock()
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- steering
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.violations.clear()
+            self.profiles.clear()
+            self.faults.clear()
+            self.accepted_keys.clear()
+            self.used_reply_tokens.clear()
+            self.monthly_limit = False
+            self.quota = 1000
+
+    def fail(self, path: str = "", status: int = 500, times: int = 1, body: dict[str, Any] | None = None,
+             hang: float = 0.0, accept_first: bool = False) -> None:
+        self.faults.append(Fault(path, status, body, hang, times, accept_first))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def sent(self, kind: str | None = None) -> list[Recorded]:
+        """Requests LINE accepted (2xx), optionally only of one kind: reply, push, multicast, broadcast."""
+        with self.lock:
+            return [r for r in self.requests if 200 <= r.status < 300 and (kind is None or r.path.endswith("/" + kind))]
+
+    def messages_to(self, user_id: str) -> list[dict[str, Any]]:
+        """Every message accepted for a user, by push, multicast or reply (replies name no user: see reply_tokens)."""
+        out = []
+        for r in self.sent():
+            if r.path.endswith("/push") and r.body["to"] == user_id:
+                out.extend(r.body["messages"])
+            elif r.path.endswith("/multicast") and user_id in r.body["to"]:
+                out.extend(r.body["messages"])
+        return out
+
+    # -- HTTP
+    def _take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if path.endswith(fault.path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    async def _handle(self, request: Request) -> Response:
+        path = request.url.path
+        raw = await request.body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return self._record(request, headers, raw.decode("utf-8", "replace"), 400,
+                                    JSONResponse({"message": "The request body has 1 error(s)"}, 400),
+                                    violation=f"{path}: body is not JSON")
+        if not headers.get("authorization", "").startswith("Bearer "):
+            return self._record(request, headers, body, 401, JSONResponse({"message": "Authentication failed"}, 401),
+                                violation=f"{path}: no bearer token")
+        errors = spec.request_errors(request.method, path, body) + limit_errors(path, body)
+        if errors:
+            return self._record(request, headers, body, 400,
+                                JSONResponse({"message": "The request body has errors", "details": [
+                                    {"message": e, "property": ""} for e in errors]}, 400),
+                                violation=f"{request.method} {path}: " + "; ".join(errors))
+
+        retry_key = headers.get("x-line-retry-key")
+        if retry_key is not None:
+            try:
+                uuid.UUID(retry_key)
+            except ValueError:
+                return self._record(request, headers, body, 400, JSONResponse({"message": "Invalid retry key"}, 400),
+                                    violation=f"{path}: retry key is not a UUID")
+            with self.lock:
+                accepted = self.accepted_keys.get(retry_key)
+            if accepted:
+                return self._record(request, headers, body, 409, JSONResponse(
+                    {"message": "The retry key is already accepted", "sentMessages": []}, 409,
+                    headers={"x-line-accepted-request-id": accepted, "x-line-request-id": str(uuid.uuid4())}))
+
+        fault = self._take_fault(path)
+        if fault is not None and not fault.accept_first:
+            if fault.hang:
+                await asyncio.sleep(fault.hang)
+            return self._record(request, headers, body, fault.status,
+                                JSONResponse(fault.body or {"message": "Internal server error"}, fault.status))
+        if self.monthly_limit and path.split("/")[-1] in ("push", "multicast", "broadcast", "narrowcast"):
+            return self._record(request, headers, body, 429,
+                                JSONResponse({"message": "You have reached your monthly limit."}, 429))
+
+        request_id = str(uuid.uuid4())
+        response = self._answer(request.method, path, body, headers)
+        if response.status_code < 300 and retry_key:
+            with self.lock:
+                self.accepted_keys[retry_key] = request_id
+        response.headers["x-line-request-id"] = request_id
+        if fault is not None:  # LINE accepted the request, but the answer never arrived intact
+            if fault.hang:
+                await asyncio.sleep(fault.hang)
+            self._record(request, headers, body, response.status_code, response)
+            return JSONResponse(fault.body or {"message": "Internal server error"}, fault.status)
+        return self._record(request, headers, body, response.status_code, response)
+
+    def _answer(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Response:
+        if path == "/v2/bot/message/reply":
+            token = body["replyToken"]
+            with self.lock:
+                if token in self.used_reply_tokens:
+                    return JSONResponse({"message": "Invalid reply token"}, 400)
+                self.used_reply_tokens.add(token)
+            return JSONResponse({"sentMessages": [{"id": str(uuid.uuid4().int)[:18], "quoteToken": "q"}
+                                                  for _ in body["messages"]]})
+        if path == "/v2/bot/message/push":
+            return JSONResponse({"sentMessages": [{"id": str(uuid.uuid4().int)[:18], "quoteToken": "q"}
+                                                  for _ in body["messages"]]})
+        if path in ("/v2/bot/message/multicast", "/v2/bot/message/broadcast", "/v2/bot/message/narrowcast"):
+            return JSONResponse({})
+        if path.startswith("/v2/bot/profile/"):
+            user_id = path.rsplit("/", 1)[-1]
+            profile = self.profiles.get(user_id)
+            if profile is None:
+                return JSONResponse({"message": "Not found"}, 404)
+            return JSONResponse({"userId": user_id, **profile})
+        if path == "/v2/bot/message/quota":
+            return JSONResponse({"type": "limited", "value": self.quota})
+        if path == "/v2/bot/message/quota/consumption":
+            used = sum(len(r.body.get("to", [])) if r.path.endswith("multicast") else 1
+                       for r in self.sent() if r.path.endswith(("/push", "/multicast")))
+            return JSONResponse({"totalUsage": used})
+        return JSONResponse({"message": f"the fake LINE server does not implement {method} {path}"}, 404)
+
+    def _record(self, request: Request, headers: dict[str, str], body: Any, status: int, response: Response,
+                violation: str | None = None) -> Response:
+        with self.lock:
+            self.requests.append(Recorded(request.method, request.url.path, headers, body, status))
+            if violation:
+                self.violations.append(violation)
+        return response
+
+    # -- lifecycle
+    def start(self) -> FakeLine:
+        spec.messaging_api()  # load the spec before the first request
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "DELETE", "PUT"])])
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake LINE server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(5)

@@ -1,0 +1,244 @@
+"""POST /callback: signatures, bad bodies, storing, exactly-once processing, order, failures and restarts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot import webhook_events as ev
+from db.models import Delivery, InboxEvent, User
+from handlers.router import Context, Router
+from tests.conftest import SECRET, Bot, new_user_id, wait_for
+
+
+def count(sessions: Any, model: Any, *where: Any) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def test_missing_or_wrong_signature_is_refused_and_nothing_stored(bot: Bot, sessions: Any) -> None:
+    raw, headers = ev.signed(SECRET, ev.text_message(new_user_id(), "こんにちは"))
+    assert bot.client.post("/callback", content=raw, headers={"content-type": "application/json"}).status_code == 400
+    wrong = {**headers, "x-line-signature": ev.signed("another-secret", ev.text_message(new_user_id(), "x"))[1][
+        "x-line-signature"]}
+    assert bot.client.post("/callback", content=raw, headers=wrong).status_code == 400
+    tampered = raw.replace("こんにちは".encode(), "さようなら".encode())
+    assert bot.client.post("/callback", content=tampered, headers=headers).status_code == 400
+    assert count(sessions, InboxEvent) == 0
+
+
+def test_oversized_body_gets_413(bot: Bot, sessions: Any) -> None:
+    event = ev.text_message(new_user_id(), "あ" * 400_000)  # about 1.2 MB of UTF-8
+    raw, headers = ev.signed(SECRET, event)
+    assert len(raw) > 1024 * 1024
+    assert bot.client.post("/callback", content=raw, headers=headers).status_code == 413
+    assert count(sessions, InboxEvent) == 0
+
+
+def test_malformed_json_gets_400(bot: Bot) -> None:
+    from bot.signature import sign
+
+    for raw in (b"{not json", b"[]", b'{"events": {}}', b'{"events": [1]}', b'{"events": [{"type": "message"}]}',
+                "{\"events\": [\"\xff\"]}".encode("latin-1")):
+        response = bot.client.post("/callback", content=raw, headers={"x-line-signature": sign(SECRET, raw)})
+        assert response.status_code == 400, raw
+        assert response.json()["message"]
+
+
+def test_connection_check_with_no_events_gets_200(bot: Bot, line: Any) -> None:
+    response = bot.post()
+    assert response.status_code == 200
+    assert line.requests == []
+
+
+def test_follow_is_stored_processed_and_greeted_by_reply(bot: Bot, line: Any, sessions: Any) -> None:
+    user_id = new_user_id()
+    line.profiles[user_id] = {"displayName": "港 太郎", "language": "ja"}
+    bot.send(ev.follow(user_id))
+    with sessions() as session:
+        user = session.scalars(select(User).where(User.line_user_id == user_id)).one()
+        assert user.display_name == "港 太郎" and user.is_reachable and user.language == "ja"
+        stored = session.scalars(select(InboxEvent)).one()
+        assert stored.status == "done" and stored.payload["type"] == "follow"
+        delivery = session.scalars(select(Delivery)).one()
+        assert delivery.status == "sent" and delivery.sent_via == "reply" and delivery.line_request_id
+    replies = line.sent("reply")
+    assert len(replies) == 1
+    message = replies[0].body["messages"][0]
+    assert message["text"].startswith("港 太郎さん、友だち追加ありがとうございます")
+    labels = [item["action"]["label"] for item in message["quickReply"]["items"]]
+    assert labels == ["イベント", "アンケート", "ご意見", "ヘルプ"]
+
+
+def test_english_profile_gets_english_greeting(bot: Bot, line: Any) -> None:
+    user_id = new_user_id()
+    line.profiles[user_id] = {"displayName": "Emma", "language": "en"}
+    bot.send(ev.follow(user_id))
+    assert line.sent("reply")[0].body["messages"][0]["text"].startswith("Emma, thank you for adding us")
+
+
+def test_same_event_twice_or_redelivered_is_processed_once(bot: Bot, line: Any, sessions: Any) -> None:
+    event = ev.text_message(new_user_id(), "ヘルプ")
+    bot.send(event)
+    redelivered = {**event, "deliveryContext": {"isRedelivery": True}}
+    bot.send(redelivered)
+    bot.send(event)
+    assert count(sessions, InboxEvent) == 1
+    assert len(line.sent("reply")) == 1
+
+
+def test_concurrent_copies_of_one_event_are_processed_once(bot: Bot, line: Any, sessions: Any) -> None:
+    event = ev.text_message(new_user_id(), "ヘルプ")
+    raw, headers = ev.signed(SECRET, event)
+    results: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def post() -> None:
+        barrier.wait()
+        results.append(bot.client.post("/callback", content=raw, headers=headers).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 6
+    bot.wait_idle()
+    assert count(sessions, InboxEvent) == 1
+    assert len(line.sent("reply")) == 1
+
+
+def test_events_of_one_user_are_processed_in_timestamp_order(bot: Bot, line: Any, sessions: Any) -> None:
+    user_id = new_user_id()
+    base = 1_800_000_000_000
+    later = ev.sticker_message(user_id, timestamp=base + 2000)
+    earlier = ev.text_message(user_id, "ヘルプ", timestamp=base + 1000)
+    bot.send(later, earlier)  # LINE may put them in any order
+    with sessions() as session:
+        processed = session.scalars(select(InboxEvent).order_by(InboxEvent.processed_at)).all()
+        assert [e.line_timestamp for e in processed] == [base + 1000, base + 2000]
+
+
+def test_several_users_in_one_body_are_all_handled(bot: Bot, line: Any) -> None:
+    users = [new_user_id() for _ in range(5)]
+    bot.send(*(ev.text_message(u, "ヘルプ") for u in users))
+    assert len(line.sent("reply")) == 5
+
+
+def test_standby_and_unknown_events_are_stored_and_not_answered(bot: Bot, line: Any, sessions: Any) -> None:
+    standby = ev.text_message(new_user_id(), "ヘルプ", mode="standby")
+    unknown = {**ev.unfollow(new_user_id()), "type": "videoPlayComplete", "videoPlayComplete": {"trackingId": "t"},
+               "replyToken": "abc"}
+    bot.send(standby, unknown)
+    with sessions() as session:
+        statuses = {e.event_type: e.status for e in session.scalars(select(InboxEvent))}
+    assert statuses == {"message": "ignored", "videoPlayComplete": "ignored"}
+    assert line.requests == []
+
+
+def _failing_router(fail_times: int) -> tuple[Router, list[int]]:
+    calls: list[int] = []
+    router = Router("flaky")
+
+    @router.message(lambda ctx: ctx.text == "こわれる")
+    def flaky(ctx: Context) -> None:
+        calls.append(1)
+        ctx.reply({"type": "text", "text": "うけとりました"})
+        if len(calls) <= fail_times:
+            raise RuntimeError("database went away")
+
+    return router, calls
+
+
+def test_a_failure_during_processing_is_retried_and_its_answer_sent_once(bot: Bot, line: Any, sessions: Any) -> None:
+    router, calls = _failing_router(fail_times=2)
+    bot.client.app.state.runtime.processor.dispatcher.routers.insert(0, router)
+    user_id = new_user_id()
+    bot.send(ev.text_message(user_id, "こわれる"))
+    wait_for(lambda: count(sessions, InboxEvent, InboxEvent.status == "done") == 1)
+    bot.wait_idle()
+    assert len(calls) == 3
+    texts = [m["text"] for r in line.sent() for m in r.body["messages"]]
+    assert texts == ["うけとりました"]  # the failed attempts' answers were rolled back with them
+
+
+def test_an_event_that_keeps_failing_is_kept_as_failed_and_does_not_block_the_user(bot: Bot, line: Any,
+                                                                                  sessions: Any) -> None:
+    router, calls = _failing_router(fail_times=100)
+    bot.client.app.state.runtime.processor.dispatcher.routers.insert(0, router)
+    user_id = new_user_id()
+    bot.post(ev.text_message(user_id, "こわれる", timestamp=1_800_000_000_000),
+             ev.text_message(user_id, "ヘルプ", timestamp=1_800_000_001_000))
+    wait_for(lambda: count(sessions, InboxEvent, InboxEvent.status == "failed") == 1)
+    bot.wait_idle()
+    with sessions() as session:
+        failed = session.scalars(select(InboxEvent).where(InboxEvent.status == "failed")).one()
+        assert failed.attempts == 5 and "database went away" in (failed.last_error or "")
+    assert len(calls) == 5
+    assert "このアカウントでできること" in line.sent()[0].body["messages"][0]["text"]
+
+
+def test_unprocessed_events_are_processed_after_a_restart(app_factory: Any, sessions: Any, line: Any) -> None:
+    stopped = app_factory(start_background_workers=False)
+    user_id = new_user_id()
+    response = Bot(stopped, sessions).post(ev.text_message(user_id, "ヘルプ"), ev.sticker_message(user_id))
+    assert response.status_code == 200
+    assert count(sessions, InboxEvent, InboxEvent.status == "pending") == 2
+    stopped.__exit__(None, None, None)  # the process stops with the work undone
+
+    restarted = Bot(app_factory(), sessions)
+    restarted.wait_idle()
+    assert count(sessions, InboxEvent, InboxEvent.status == "done") == 2
+    assert len(line.sent()) == 2
+
+
+def test_an_event_left_processing_by_a_dead_worker_is_taken_up_again(app_factory: Any, sessions: Any,
+                                                                     line: Any) -> None:
+    import datetime as dt
+
+    stopped = app_factory(start_background_workers=False)
+    Bot(stopped, sessions).post(ev.text_message(new_user_id(), "ヘルプ"))
+    stopped.__exit__(None, None, None)
+    with sessions() as session, session.begin():
+        row = session.scalars(select(InboxEvent)).one()
+        row.status, row.attempts = "processing", 1
+        row.lease_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)  # the worker that claimed it died
+    Bot(app_factory(), sessions).wait_idle()
+    assert count(sessions, InboxEvent, InboxEvent.status == "done") == 1
+    assert len(line.sent()) == 1
+
+
+def test_unfollowed_users_never_get_pushes_and_come_back_with_unblock(bot: Bot, line: Any, sessions: Any) -> None:
+    user_id = new_user_id()
+    bot.send(ev.follow(user_id))
+    bot.send(ev.unfollow(user_id))
+    runtime = bot.client.app.state.runtime
+    with sessions() as session, session.begin():
+        user = session.scalars(select(User).where(User.line_user_id == user_id)).one()
+        assert not user.is_reachable
+        assert runtime.gateway.outbox.push(session, user=user, messages=[{"type": "text", "text": "x"}]) == []
+        # a push queued just before the unfollow is skipped when its turn comes
+        user.is_reachable = True
+        runtime.gateway.outbox.push(session, user=user, messages=[{"type": "text", "text": "old"}])
+        user.is_reachable = False
+    runtime.gateway.wake()
+    bot.wait_idle()
+    assert line.sent("push") == []
+    assert count(sessions, Delivery, Delivery.status == "skipped") == 1
+
+    bot.send(ev.follow(user_id, unblocked=True))
+    with sessions() as session:
+        assert session.scalars(select(User).where(User.line_user_id == user_id)).one().is_reachable
+    assert "おかえりなさい" in line.sent("reply")[-1].body["messages"][0]["text"]
+
+
+def test_webhook_body_fields_beyond_ours_are_kept_verbatim(bot: Bot, sessions: Any) -> None:
+    event = ev.text_message(new_user_id(), "ヘルプ")
+    event["message"]["emojis"] = [{"index": 0, "length": 6, "productId": "p", "emojiId": "001"}]
+    bot.send(event)
+    with sessions() as session:
+        assert json.dumps(session.scalars(select(InboxEvent)).one().payload, sort_keys=True) == json.dumps(
+            event, sort_keys=True)
