@@ -18,6 +18,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI app. Everything that opens connections happens in the lifespan, on the running loop."""
     settings = settings or Settings()
     runtime = Runtime(settings)
+    # Worker threads do database work beside the event loop; a short switch interval keeps webhook answers
+    # from waiting up to 5 ms for the GIL at every step.
+    sys.setswitchinterval(0.0005)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

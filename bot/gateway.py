@@ -33,7 +33,7 @@ from linebot.v3.messaging import (
     PushMessageRequest,
     ReplyMessageRequest,
 )
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, false, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import clock
@@ -226,6 +226,10 @@ class LineGateway:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def line_enabled(self) -> bool:
+        return self._api is not None
+
     async def run(self, stop: asyncio.Event) -> None:
         """Send due deliveries until stop is set; woken early when new ones are queued."""
         while not stop.is_set():
@@ -294,14 +298,20 @@ class LineGateway:
         blocked_by_earlier = exists().where(
             earlier.order_key == Delivery.order_key, earlier.id < Delivery.id, earlier.status.in_(UNFINISHED)
         )
-        due = or_(
-            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-            and_(Delivery.status == "sending", Delivery.lease_until < now),  # its sender died
-        )
         with transaction(self.sessions) as session:
-            query = select(Delivery).where(due, ~blocked_by_earlier)
             if monthly_limit_until(session) is not None:
-                query = query.where(Delivery.kind == "reply")  # replies are free; the rest waits for next month
+                # Pushes wait for next month, set aside so they do not hold up the free replies behind them.
+                session.execute(update(Delivery).where(Delivery.status == "pending", Delivery.kind != "reply")
+                                .values(status="held"))
+                held_due = false()
+            else:
+                held_due = Delivery.status == "held"
+            due = or_(
+                and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+                and_(Delivery.status == "sending", Delivery.lease_until < now),  # its sender died
+                held_due,
+            )
+            query = select(Delivery).where(due, ~blocked_by_earlier)
             rows = list(
                 session.scalars(
                     query.order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True, of=Delivery)
@@ -422,7 +432,7 @@ class LineGateway:
                 flag.value = {"since": now.isoformat(), "until": until.isoformat(), "error": outcome.error}
                 flag.updated_at = now
                 session.add(flag)
-                current.status, current.next_attempt_at, current.last_error = "pending", until, outcome.error
+                current.status, current.next_attempt_at, current.last_error = "held", until, outcome.error
                 current.attempts -= 1  # waiting for the quota is not a failed attempt
                 log.error("LINE monthly message limit reached: pushes are held until %s", until.isoformat())
             elif outcome.status == "retry" and current.attempts < self.settings.delivery_max_attempts:

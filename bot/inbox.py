@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
@@ -45,10 +44,14 @@ def store(session: Session, events: list[dict[str, Any]]) -> int:
         return 0
     now = clock.now()
     rows = []
+    seen: set[str] = set()
     for event in events:
+        if event["webhookEventId"] in seen:  # the same event twice in one batch
+            continue
+        seen.add(event["webhookEventId"])
         handled = event.get("mode", "active") == "active" and event.get("type") in HANDLED_TYPES and user_key(event)
         rows.append({
-            "webhook_event_id": str(event["webhookEventId"])[:64],
+            "webhook_event_id": event["webhookEventId"],
             "event_type": str(event.get("type", ""))[:64],
             "mode": str(event.get("mode", "active"))[:16],
             "user_key": user_key(event),
@@ -61,9 +64,81 @@ def store(session: Session, events: list[dict[str, Any]]) -> int:
             "received_at": now,
         })
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(InboxEvent).on_conflict_do_nothing(index_elements=["webhook_event_id"])
-    result = session.execute(statement.returning(InboxEvent.id), rows)
+    table = InboxEvent.__table__
+    statement = insert(table).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(table.c.id)
+    result = session.connection().execute(statement, rows)
     return len(result.all())
+
+
+class InboxWriter:
+    """Group commit: webhook requests hand their events to one writer that stores many requests' events in one
+    transaction. Each request still gets its 200 only after its events are committed; the database sees one
+    writer instead of dozens of threads queuing for its lock."""
+
+    def __init__(self, sessions: sessionmaker[Session], max_batch: int = 500) -> None:
+        self.sessions = sessions
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[list[dict[str, Any]], asyncio.Future[int]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="inbox-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def store(self, events: list[dict[str, Any]]) -> int:
+        """Store events; returns once they are committed (how many were new)."""
+        if self._task is None:  # not started (e.g. a tool using the app without its lifespan)
+            return await asyncio.to_thread(self._write_one, events)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self._queue.put((events, future))
+        return await future
+
+    def _write_one(self, events: list[dict[str, Any]]) -> int:
+        with transaction(self.sessions) as session:
+            return store(session, events)
+
+    def _write_batch(self, batch: list[tuple[list[dict[str, Any]], asyncio.Future[int]]]) -> list[int]:
+        with transaction(self.sessions) as session:
+            results = []
+            for events, _future in batch:
+                results.append(store(session, events))
+            return results
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0][0])
+            while not self._queue.empty() and size < self.max_batch:
+                item = self._queue.get_nowait()
+                batch.append(item)
+                size += len(item[0])
+            try:
+                results = await asyncio.to_thread(self._write_batch, batch)
+            except Exception:
+                log.exception("storing a batch of webhook events failed; storing each request alone")
+                await self._write_singly(batch)
+                continue
+            for (_events, future), new in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(new)
+
+    async def _write_singly(self, batch: list[tuple[list[dict[str, Any]], asyncio.Future[int]]]) -> None:
+        """One bad request must not fail the others: a request that still fails answers 500 and LINE redelivers."""
+        for events, future in batch:
+            try:
+                new = await asyncio.to_thread(self._write_one, events)
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():
+                    future.set_result(new)
 
 
 class InboxProcessor:
@@ -94,25 +169,39 @@ class InboxProcessor:
             self._wake.clear()
 
     async def process_due(self, limit: int = 100) -> int:
-        """Process one batch: the oldest unfinished event of each user, users side by side."""
+        """Process one batch: the oldest unfinished event of each user.
+
+        LINE profiles the batch needs are fetched first, side by side and outside any transaction; then the
+        events are handled one after another in one worker thread, each in its own transaction. One writer at a
+        time keeps the webhook's inserts from queuing behind several handler transactions.
+        """
         claimed = await asyncio.to_thread(self._claim, limit)
         if not claimed:
             return 0
-        by_user: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-        for event_id, key, payload in claimed:
-            by_user[key].append((event_id, payload))
-        gate = asyncio.Semaphore(8)
-
-        async def run_user(items: list[tuple[int, dict[str, Any]]]) -> None:
-            async with gate:
-                for event_id, payload in items:
-                    await self._process(event_id, payload)
-
-        await asyncio.gather(*(run_user(items) for items in by_user.values()))
+        profiles = await self._fetch_profiles(claimed)
+        await asyncio.to_thread(self._handle_all, claimed, profiles)
         self.gateway.wake()
         return len(claimed)
 
-    def _claim(self, limit: int) -> list[tuple[int, str, dict[str, Any]]]:
+    async def _fetch_profiles(self, claimed: list[tuple[int, str, dict[str, Any], bool]]) -> dict[str, Any]:
+        if not self.gateway.line_enabled:
+            return {}
+        wanted = {key for _id, key, payload, stale in claimed
+                  if payload.get("type") != "unfollow" and (stale or payload.get("type") == "follow")}
+        keys = sorted(wanted)
+        results = await asyncio.gather(*(self.gateway.get_profile(key) for key in keys))
+        return dict(zip(keys, results, strict=True))
+
+    def _handle_all(self, claimed: list[tuple[int, str, dict[str, Any], bool]], profiles: dict[str, Any]) -> None:
+        for event_id, key, payload, _stale in claimed:
+            try:
+                self._handle(event_id, payload, profiles.get(key))
+            except Exception as exc:
+                log.exception("processing of webhook event failed",
+                              extra={"webhook_event_id": payload.get("webhookEventId"), "event_id": event_id})
+                self._fail(event_id, exc)
+
+    def _claim(self, limit: int) -> list[tuple[int, str, dict[str, Any], bool]]:
         now = clock.now()
         earlier = aliased(InboxEvent)
         # An event waits while an older event of the same user is unfinished: per-user order is LINE's timestamp.
@@ -137,26 +226,10 @@ class InboxProcessor:
             for row in rows:
                 row.status, row.lease_until = "processing", now + LEASE
                 row.attempts += 1
-            return [(row.id, row.user_key, row.payload) for row in rows]
-
-    async def _process(self, event_id: int, payload: dict[str, Any]) -> None:
-        profile = None
-        if payload.get("type") == "follow" or await asyncio.to_thread(self._needs_profile, payload):
-            # Fetched before the transaction opens: no database lock is held while LINE answers.
-            profile = await self.gateway.get_profile(user_key(payload))
-        try:
-            await asyncio.to_thread(self._handle, event_id, payload, profile)
-        except Exception as exc:
-            log.exception("processing of webhook event failed",
-                          extra={"webhook_event_id": payload.get("webhookEventId"), "event_id": event_id})
-            await asyncio.to_thread(self._fail, event_id, exc)
-
-    def _needs_profile(self, payload: dict[str, Any]) -> bool:
-        if payload.get("type") == "unfollow":
-            return False
-        with self.sessions() as session:
-            user = session.scalars(select(User).where(User.line_user_id == user_key(payload))).one_or_none()
-            return users.profile_is_stale(user)
+            keys = {row.user_key for row in rows}
+            known = set(session.scalars(select(User.line_user_id).where(
+                User.line_user_id.in_(keys), User.profile_updated_at.is_not(None))))
+            return [(row.id, row.user_key, row.payload, row.user_key not in known) for row in rows]
 
     def _handle(self, event_id: int, payload: dict[str, Any], profile: dict[str, Any] | None) -> None:
         with transaction(self.sessions) as session:

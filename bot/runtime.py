@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.gateway import LineGateway
-from bot.inbox import InboxProcessor
+from bot.inbox import InboxProcessor, InboxWriter
 from bot.scheduler import Scheduler
 from config import Settings
 from db.base import make_engine, make_session_factory
@@ -25,6 +25,7 @@ class Runtime:
         self.engine = engine or make_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
         self.gateway = LineGateway(settings, self.sessions)
+        self.inbox_writer = InboxWriter(self.sessions)
         self.processor = InboxProcessor(settings, self.sessions, build_dispatcher(), self.gateway)
         self.scheduler = Scheduler()
         self._stop = asyncio.Event()
@@ -33,6 +34,7 @@ class Runtime:
     async def start(self) -> None:
         ensure_migrated(self.engine)
         await self.gateway.start()
+        self.inbox_writer.start()
         self._stop = asyncio.Event()
         if self.settings.start_background_workers:
             self._tasks = [
@@ -54,6 +56,7 @@ class Runtime:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self.inbox_writer.stop()
         await self.gateway.close()
 
     async def drain(self, rounds: int = 50) -> None:

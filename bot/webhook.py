@@ -8,10 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from bot import inbox, signature
-from db.base import transaction
+from bot import signature
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -51,8 +49,9 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
     for index, event in enumerate(events):
         if not isinstance(event, dict):
             raise ValueError(f"events[{index}] is not an object")
-        if not isinstance(event.get("webhookEventId"), str) or not event["webhookEventId"]:
-            raise ValueError(f"events[{index}].webhookEventId is missing")
+        event_id = event.get("webhookEventId")
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
+            raise ValueError(f"events[{index}].webhookEventId is missing or too long")
         if not isinstance(event.get("type"), str):
             raise ValueError(f"events[{index}].type is missing")
         timestamp = event.get("timestamp")
@@ -77,12 +76,7 @@ async def callback(request: Request) -> JSONResponse:
     except ValueError as exc:
         return _problem(400, str(exc))
     if events:
-
-        def save() -> int:
-            with transaction(runtime.sessions) as session:
-                return inbox.store(session, events)
-
-        new = await run_in_threadpool(save)
+        new = await runtime.inbox_writer.store(events)
         if new:
             runtime.processor.wake()
         log.info("webhook stored %d new of %d events", new, len(events),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,6 +48,39 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class FairLock:
+    """A lock handed over in arrival order. A plain Lock lets a thread that releases it take it straight back,
+    so a thread writing many small transactions in a row would starve the webhook's writer."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            ticket = threading.Lock()
+            ticket.acquire()
+            self._waiters.append(ticket)
+        ticket.acquire()  # released by the holder, which hands the lock over to us
+
+    def __exit__(self, *exc: object) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+
+# SQLite allows one writer at a time. Threads of this process queue for it on a fair Python lock rather than in
+# SQLite's busy handler, which sleeps in steps of up to 100 ms while it waits.
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, FairLock] = weakref.WeakKeyDictionary()
+_writing = threading.local()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and serialised writers so threads never deadlock."""
     if url.startswith("sqlite"):
@@ -65,11 +101,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            # Take the write lock up front: a deferred transaction that later upgrades can fail with
-            # "database is locked" without waiting, which would lose work under concurrency.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            # A unit of work (transaction()) takes the write lock up front: a deferred transaction that upgrades
+            # later can fail with "database is locked" without waiting. Plain reads begin deferred.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if getattr(_writing, "active", False) else "BEGIN")
 
+        _SQLITE_WRITE_LOCKS[engine] = FairLock()
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -82,6 +119,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error."""
-    with factory() as session, session.begin():
-        yield session
+    """One unit of work that writes: commit on success, roll back on error. Use a plain session to only read."""
+    bind = factory.kw.get("bind")
+    lock = _SQLITE_WRITE_LOCKS.get(bind) if isinstance(bind, Engine) else None
+    with lock or nullcontext():
+        _writing.active = True
+        try:
+            with factory() as session, session.begin():
+                yield session
+        finally:
+            _writing.active = False

@@ -79,7 +79,8 @@ class Delivery(Base):
     # Deliveries with the same order_key leave in id order (one user's replies never overtake each other).
     order_key: Mapped[str] = mapped_column(String(80))
     source: Mapped[str | None] = mapped_column(String(80), index=True)
-    # pending -> sending -> sent | failed | skipped (unreachable) ; outbox = development, kept for the simulator
+    # pending -> sending -> sent | failed | skipped (unreachable); held = waiting for LINE's monthly limit to lift;
+    # outbox = development without LINE, kept for the simulator
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot import webhook_events as ev
+from db.base import transaction
 from db.models import Delivery, InboxEvent, User
 from handlers.router import Context, Router
 from tests.conftest import SECRET, Bot, new_user_id, wait_for
@@ -202,7 +203,7 @@ def test_an_event_left_processing_by_a_dead_worker_is_taken_up_again(app_factory
     stopped = app_factory(start_background_workers=False)
     Bot(stopped, sessions).post(ev.text_message(new_user_id(), "ヘルプ"))
     stopped.__exit__(None, None, None)
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         row = session.scalars(select(InboxEvent)).one()
         row.status, row.attempts = "processing", 1
         row.lease_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)  # the worker that claimed it died
@@ -216,7 +217,7 @@ def test_unfollowed_users_never_get_pushes_and_come_back_with_unblock(bot: Bot, 
     bot.send(ev.follow(user_id))
     bot.send(ev.unfollow(user_id))
     runtime = bot.client.app.state.runtime
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         user = session.scalars(select(User).where(User.line_user_id == user_id)).one()
         assert not user.is_reachable
         assert runtime.gateway.outbox.push(session, user=user, messages=[{"type": "text", "text": "x"}]) == []

@@ -202,10 +202,11 @@ class FakeLine:
 
         fault = self._take_fault(path)
         if fault is not None and not fault.accept_first:
-            if fault.hang:
+            response = self._record(request, headers, body, fault.status,
+                                    JSONResponse(fault.body or {"message": "Internal server error"}, fault.status))
+            if fault.hang:  # recorded on arrival, so a late answer never lands in a later test's records
                 await asyncio.sleep(fault.hang)
-            return self._record(request, headers, body, fault.status,
-                                JSONResponse(fault.body or {"message": "Internal server error"}, fault.status))
+            return response
         if self.monthly_limit and path.split("/")[-1] in ("push", "multicast", "broadcast", "narrowcast"):
             return self._record(request, headers, body, 429,
                                 JSONResponse({"message": "You have reached your monthly limit."}, 429))
@@ -217,9 +218,9 @@ class FakeLine:
                 self.accepted_keys[retry_key] = request_id
         response.headers["x-line-request-id"] = request_id
         if fault is not None:  # LINE accepted the request, but the answer never arrived intact
+            self._record(request, headers, body, response.status_code, response)
             if fault.hang:
                 await asyncio.sleep(fault.hang)
-            self._record(request, headers, body, response.status_code, response)
             return JSONResponse(fault.body or {"message": "Internal server error"}, fault.status)
         return self._record(request, headers, body, response.status_code, response)
 

@@ -1,0 +1,31 @@
+"""The simulator in a real browser: pick a user, type, tap a quick reply, see the bot's answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db import demo
+from db.base import transaction
+from main import create_app
+from tests.browser import browser_page, screenshot, serve
+from tests.conftest import make_settings
+
+
+def test_chat_as_a_resident_in_the_simulator(database_url: str, sessions: Any) -> None:
+    with transaction(sessions) as session:
+        demo.load(session)
+    app = create_app(make_settings(database_url, None))  # no LINE account, as with `make run`
+    with serve(app) as base, browser_page() as page:
+        page.goto(base + "/simulator")
+        page.wait_for_selector("#user option", state="attached")
+        page.select_option("#user", label="山田 花子")
+        page.fill("#text", "こんにちは")
+        page.click("form#composer button")
+        page.wait_for_selector("text=すみません、わかりませんでした", timeout=10_000)
+        page.click("#quick button:has-text('ヘルプ')")
+        page.wait_for_selector("text=このアカウントでできること", timeout=10_000)
+        bubbles = page.locator(".row.user .bubble").all_inner_texts()
+        assert bubbles == ["こんにちは", "ヘルプ"]
+        page.click("#sticker")
+        page.wait_for_selector("text=スタンプありがとうございます", timeout=10_000)
+        screenshot(page, "simulator")
