@@ -14,6 +14,8 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY surveys ./surveys
 COPY db ./db
+COPY members ./members
+COPY api ./api
 COPY main.py config.py alembic.ini ./
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 app \

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     quiet_hours_start: int = Field(21, ge=0, le=23)
     quiet_hours_end: int = Field(8, ge=0, le=23)
     start_background_workers: bool = True
+    scheduler_tick_seconds: float = 30.0
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

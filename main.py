@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+import api
 from bot import health, logs, simulator, webhook
 from bot.runtime import Runtime
 from config import Settings, SettingsError
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(simulator.router)
+    app.include_router(api.router)
     return app
 
 

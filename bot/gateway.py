@@ -251,7 +251,12 @@ class LineGateway:
             return None
         try:
             profile = await self._api.get_profile(line_user_id, _request_timeout=self._timeout)
-        except (ApiException, aiohttp.ClientError, TimeoutError) as exc:
+        except ApiException as exc:
+            if exc.status == 404:
+                return {}  # LINE has no profile to give (not a friend): known, not worth asking again
+            log.warning("profile fetch failed for a user: %s", exc.status)
+            return None
+        except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("profile fetch failed for a user: %s", getattr(exc, "status", type(exc).__name__))
             return None
         return {"displayName": profile.display_name, "language": profile.language, "pictureUrl": profile.picture_url}

@@ -12,9 +12,10 @@ from bot.gateway import LineGateway
 from bot.inbox import InboxProcessor, InboxWriter
 from bot.scheduler import Scheduler
 from config import Settings
-from db.base import make_engine, make_session_factory
+from db.base import make_engine, make_session_factory, transaction
 from db.migrate import ensure_migrated
 from handlers import build_dispatcher
+from surveys import service as surveys
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class Runtime:
 
     async def start(self) -> None:
         ensure_migrated(self.engine)
+        with transaction(self.sessions) as session:
+            surveys.sync_templates(session)  # a bad template file stops the start, naming file and line
         await self.gateway.start()
         self.inbox_writer.start()
         self._stop = asyncio.Event()
@@ -44,6 +47,7 @@ class Runtime:
         # The loops wait on wake-ups; these jobs are the safety net for work another process queued.
         self.scheduler.every("inbox-sweep", 5, self.processor.wake)
         self.scheduler.every("delivery-sweep", 5, self.gateway.wake)
+        self.scheduler.every("surveys", self.settings.scheduler_tick_seconds, self.run_surveys)
         self.scheduler.start()
         log.info("started (%s, LINE %s)", self.settings.app_env,
                  "enabled" if self.settings.line_enabled else "off: messages stay in the outbox")
@@ -58,6 +62,19 @@ class Runtime:
         self._tasks = []
         await self.inbox_writer.stop()
         await self.gateway.close()
+
+    async def run_surveys(self) -> None:
+        """Open scheduled surveys, close expired ones, send due reminders (each exactly once)."""
+
+        def work() -> dict[str, int]:
+            with transaction(self.sessions) as session:
+                return surveys.run_due(session, outbox=self.gateway.outbox, quiet_start=self.settings.quiet_hours_start,
+                                       quiet_end=self.settings.quiet_hours_end)
+
+        done = await asyncio.to_thread(work)
+        if any(done.values()):
+            log.info("survey jobs: %s", done)
+            self.gateway.wake()
 
     async def drain(self, rounds: int = 50) -> None:
         """Process every due event and send every due delivery now (used by tests and the CLI)."""

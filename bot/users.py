@@ -24,8 +24,8 @@ def get_or_create(session: Session, line_user_id: str) -> tuple[User, bool]:
 
 
 def apply_profile(user: User, profile: dict[str, Any] | None) -> None:
-    """Copy the LINE profile's name, picture and language onto the user."""
-    if not profile:
+    """Copy the LINE profile's name, picture and language onto the user ({} : LINE has none; None: unknown)."""
+    if profile is None:
         return
     user.display_name = (profile.get("displayName") or user.display_name or "")[:200] or None
     user.picture_url = profile.get("pictureUrl") or user.picture_url

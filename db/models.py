@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
@@ -113,3 +113,136 @@ class SystemFlag(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- council members
+
+
+class Subcommittee(Base):
+    """部会: a subcommittee of the ward council."""
+
+    __tablename__ = "subcommittees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Member(Base):
+    """委員: a council member, linked to a LINE user once they send their link code."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    subcommittee_id: Mapped[int | None] = mapped_column(ForeignKey("subcommittees.id"), index=True)
+    term_end: Mapped[dt.date | None]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
+    linked_at: Mapped[dt.datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LinkCode(Base):
+    """A one-time code that links a member's LINE account; only its hash is kept."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LinkAttempt(Base):
+    """A wrong link code sent by a LINE user (for refusing brute force)."""
+
+    __tablename__ = "link_attempts"
+    __table_args__ = (Index("ix_link_attempts_user_at", "line_user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_user_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- surveys
+
+
+class SurveyTemplateVersion(Base):
+    """A survey template as it was when loaded: editing the YAML adds a version, never changes an old one."""
+
+    __tablename__ = "survey_template_versions"
+    __table_args__ = (UniqueConstraint("template_key", "checksum"), UniqueConstraint("template_key", "version"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_key: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int]
+    checksum: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Survey(Base):
+    """One run of a template: a title, an audience, an open and a close time, anonymous or named."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("survey_template_versions.id"))
+    title: Mapped[str] = mapped_column(String(100))
+    audience_subcommittee_ids: Mapped[list[Any]] = mapped_column(default=list)  # empty: all members
+    opens_at: Mapped[dt.datetime]
+    closes_at: Mapped[dt.datetime]
+    anonymous: Mapped[bool] = mapped_column(default=True)
+    target_year: Mapped[str | None] = mapped_column(String(10))
+    reminder_hours: Mapped[list[Any]] = mapped_column(default=lambda: [72, 24])
+    # draft -> open -> closed
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    opened_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SurveyResponse(Base):
+    """A member's progress through a survey. For an anonymous survey it keeps, once sent, only *that* the member
+    answered (for reminders and the response rate): the answers move to AnonymousAnswerSet."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("survey_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")  # in_progress | submitted
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pending: Mapped[list[Any]] = mapped_column(default=list)  # choices ticked so far on a multiple choice question
+    current_question: Mapped[str | None] = mapped_column(String(40))
+    reviewing: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[dt.datetime | None]
+
+
+class AnonymousAnswerSet(Base):
+    """The answers of one anonymous response: no member, no time, a random key, so nothing joins them back."""
+
+    __tablename__ = "anonymous_answer_sets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    answers: Mapped[dict[str, Any]]
+
+
+class SurveyReminder(Base):
+    """A reminder to members who have not finished, due before the close time; sent exactly once."""
+
+    __tablename__ = "survey_reminders"
+    __table_args__ = (Index("ix_survey_reminders_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | skipped
+    recipients: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[dt.datetime | None]

@@ -139,9 +139,10 @@ class FakeLine:
         return f"http://127.0.0.1:{self.port}"
 
     def sent(self, kind: str | None = None) -> list[Recorded]:
-        """Requests LINE accepted (2xx), optionally only of one kind: reply, push, multicast, broadcast."""
+        """Message requests LINE accepted (2xx), optionally only of one kind: reply, push, multicast, broadcast."""
         with self.lock:
-            return [r for r in self.requests if 200 <= r.status < 300 and (kind is None or r.path.endswith("/" + kind))]
+            return [r for r in self.requests if 200 <= r.status < 300 and r.path.startswith("/v2/bot/message/")
+                    and r.method == "POST" and (kind is None or r.path.endswith("/" + kind))]
 
     def messages_to(self, user_id: str) -> list[dict[str, Any]]:
         """Every message accepted for a user, by push, multicast or reply (replies name no user: see reply_tokens)."""
@@ -240,8 +241,8 @@ class FakeLine:
             return JSONResponse({})
         if path.startswith("/v2/bot/profile/"):
             user_id = path.rsplit("/", 1)[-1]
-            profile = self.profiles.get(user_id)
-            if profile is None:
+            profile = self.profiles.get(user_id, {"displayName": f"ユーザー{user_id[-4:]}", "language": "ja"})
+            if not profile:  # set profiles[user_id] = {} for a user LINE does not know
                 return JSONResponse({"message": "Not found"}, 404)
             return JSONResponse({"userId": user_id, **profile})
         if path == "/v2/bot/message/quota":

@@ -1,0 +1,65 @@
+"""Survey templates are data: the shipped ones load, and a bad file is refused naming its line and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from surveys import engine
+from surveys.definition import TemplateError, load_all, parse
+
+
+def test_shipped_templates_load_with_their_indicators() -> None:
+    templates = load_all()
+    council = templates["council-questionnaire"]
+    indicators = [q.indicator for q in council.questions if q.indicator]
+    assert [(i.baseline_percent, i.targets) for i in indicators] == [
+        (48, {"H30": 73, "H31": 73}), (75, {"H30": 77, "H31": 80})]
+    assert all(i.positive == ("そう思う", "どちらかといえばそう思う") for i in indicators)
+    evaluation = templates["management-evaluation"]
+    assert len([q for q in evaluation.questions if q.kind == "single"]) == 6
+    assert all(not q.required for q in evaluation.questions if q.kind == "text")
+
+
+def test_show_if_adds_the_follow_up_question() -> None:
+    council = load_all()["council-questionnaire"]
+    assert len(engine.visible(council, {})) == 8
+    assert len(engine.visible(council, {"exchange": "そう思わない"})) == 9
+    # changing the answer hides the follow-up again, and its answer goes with it
+    answers = {"exchange": "そう思う", "exchange_reason": "x"}
+    assert "exchange_reason" not in engine.prune(council, answers)
+
+
+GOOD = """\
+id: t
+title: テスト
+questions:
+  - id: a
+    kind: single
+    text: 質問
+    choices: [はい, いいえ]
+"""
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("id: t\ntitle: [", "bad.yaml:2: not valid YAML"),
+    ("", "bad.yaml:1: the file is empty"),
+    ("id: t\nquestions: []\n", "bad.yaml:1: template: 'title' is missing"),
+    (GOOD.replace("kind: single", "kind: scale"), "bad.yaml:5: questions[0].kind: 'scale' is not one of"),
+    (GOOD.replace("[はい, いいえ]", "[はい]"), "bad.yaml:7: questions[0].choices: needs 2 to 10 choices"),
+    (GOOD.replace("[はい, いいえ]", "[はい, はい]"), "bad.yaml:7: questions[0].choices: a choice appears twice"),
+    (GOOD + "    colour: red\n", "bad.yaml:8: questions[0].colour: unknown field"),
+    (GOOD + "    required: maybe\n", "bad.yaml:8: questions[0].required: must be true or false"),
+    (GOOD + "  - id: a\n    kind: text\n    text: x\n", "bad.yaml:8: questions[1].id: 'a' is used by an earlier"),
+    (GOOD + "  - id: b\n    kind: text\n    text: x\n    show_if: {question: a, in: [たぶん]}\n",
+     "bad.yaml:11: questions[1].show_if.in: 'たぶん' is not a choice of 'a'"),
+    (GOOD + "    indicator: {name: n, positive: [ぜひ], baseline: {year: H29, percent: 1}, targets: {H30: 2}}\n",
+     "bad.yaml:8: questions[0].indicator.positive: 'ぜひ' is not a choice"),
+    (GOOD + "    indicator: {name: n, positive: [はい], baseline: {year: H29, percent: 140}, targets: {H30: 2}}\n",
+     "bad.yaml:8: questions[0].indicator.baseline.percent: must be a percentage"),
+    (GOOD.replace("[はい, いいえ]", "[はい, とてもとてもとてもとてもとてもながい選択肢です]"),
+     "bad.yaml:7: questions[0].choices: is longer than 20 characters"),
+])
+def test_a_bad_template_names_line_and_field(text: str, message: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        parse(text, "bad.yaml")
+    assert str(caught.value).startswith(message), str(caught.value)
