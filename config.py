@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     admin_api_token: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     ward_name: str = "港区"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Asia/Tokyo"
 
     # Tuning knobs; the defaults suit one ward.
@@ -38,13 +39,16 @@ class Settings(BaseSettings):
     event_max_attempts: int = 5
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 600.0
-    worker_poll_seconds: float = 1.0
+    worker_poll_seconds: float = 0.2
     multicast_requests_per_second: float = 200.0
     push_requests_per_second: float = 2000.0
     sender_concurrency: int = 16
     quiet_hours_start: int = Field(21, ge=0, le=23)
     quiet_hours_end: int = Field(8, ge=0, le=23)
     start_background_workers: bool = True
+    # all: webhook and workers in one process (tests, tools); web: only take requests; worker: only the
+    # background work (inbox, deliveries, scheduler). `main.py serve` runs one web and one worker process.
+    process_role: Literal["all", "web", "worker"] = "all"
     scheduler_tick_seconds: float = 30.0
 
     @model_validator(mode="after")

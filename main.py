@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,6 +52,7 @@ def _cmd_migrate(settings: Settings) -> None:
 
 
 def _cmd_demo(settings: Settings) -> None:
+    from bot.gateway import Outbox
     from db import demo
     from db.base import make_engine, make_session_factory, transaction
     from db.migrate import ensure_migrated
@@ -57,15 +60,34 @@ def _cmd_demo(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     ensure_migrated(engine)
     with transaction(make_session_factory(engine)) as session:
-        added = demo.load(session)
+        added = demo.load(session, Outbox(line_enabled=settings.line_enabled))
     print("demo data: " + ", ".join(f"{n} {kind} added" for kind, n in added.items()))
 
 
 def _cmd_serve(settings: Settings, host: str, port: int) -> None:
+    """Serve HTTP. With PROCESS_ROLE=web, run `main.py worker` processes beside it for the background work."""
     import uvicorn
 
-    logs.setup(settings.is_production)
+    logs.setup(settings.is_production, settings.log_level)
     uvicorn.run("main:create_app", factory=True, host=host, port=port, log_config=None)
+
+
+def _cmd_worker(settings: Settings) -> None:
+    """The background work alone: inbox, deliveries, scheduler. Stops cleanly on SIGTERM or Ctrl-C."""
+    logs.setup(settings.is_production, settings.log_level)
+    settings.process_role = "worker"
+
+    async def run() -> None:
+        runtime = Runtime(settings)
+        await runtime.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await runtime.stop()
+
+    asyncio.run(run())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve the bot, the console and the simulator")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("worker", help="run only the background work (inbox, deliveries, scheduler)")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo", help="load demo data (idempotent)")
     args = parser.parse_args(argv)
@@ -88,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         _cmd_demo(settings)
     elif args.command == "serve":
         _cmd_serve(settings, args.host, args.port)
+    elif args.command == "worker":
+        _cmd_worker(settings)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Webhook benchmark: the app's POST /callback against a bare FastAPI endpoint that only answers 200.
 
-Both run under uvicorn in their own process; a load generator on loopback sends signed LINE message events.
+Both run under uvicorn, the app as `main.py serve` runs it; a load generator on loopback sends signed LINE
+message events.
 Printed in one run (the machine is shared and noisy, so only ratios and this run's figures mean anything):
   - requests/s of each at full load, and their ratio (target: app >= 0.4 of bare);
   - p50/p99 time to the 200 at a fixed 200 requests/s (target: p99 < 50 ms);
@@ -47,8 +48,14 @@ def free_port() -> int:
 
 
 def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+    """A server on the port: a bare uvicorn app, or (args == ["app"]) the app as `main.py serve` runs it."""
+    if args == ["app"]:
+        command = [sys.executable, "main.py", "serve", "--port", str(port)]
+        env = {**env, "LOG_LEVEL": "WARNING"}
+    else:
+        command = [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
+                   "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -141,7 +148,7 @@ def main() -> None:
 
     bare_port, app_port = free_port(), free_port()
     bare = start(["bare:app", "--app-dir", tmp], env, bare_port)
-    app = start(["main:create_app", "--factory"], env, app_port)
+    app = start(["app"], env, app_port)
     try:
         sent: list[str] = []
         asyncio.run(full_load(f"http://127.0.0.1:{bare_port}/callback", 300, 8, []))  # warm-up

@@ -14,16 +14,15 @@ router = APIRouter()
 async def healthz(request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
 
-    def ping() -> bool:
+    def ping() -> tuple[bool, bool]:
         try:
             with runtime.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return True
+            return True, runtime.workers_alive()
         except Exception:
-            return False
+            return False, runtime.scheduler.running
 
-    database = await run_in_threadpool(ping)
-    scheduler = runtime.scheduler.running
+    database, scheduler = await run_in_threadpool(ping)
     ok = database and scheduler
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "database": "ok" if database else "unreachable",

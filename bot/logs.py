@@ -30,7 +30,7 @@ class ReadableFormatter(logging.Formatter):
         return f"{line} {extra}" if extra else line
 
 
-def setup(production: bool, level: int = logging.INFO) -> None:
+def setup(production: bool, level: int | str = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     readable = ReadableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler.setFormatter(JsonFormatter() if production else readable)

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import clock
 from bot.gateway import LineGateway
 from bot.inbox import InboxProcessor, InboxWriter
 from bot.scheduler import Scheduler
 from config import Settings
 from db.base import make_engine, make_session_factory, transaction
 from db.migrate import ensure_migrated
+from db.models import SystemFlag
 from handlers import build_dispatcher
 from surveys import service as surveys
 
 log = logging.getLogger(__name__)
+HEARTBEAT_FLAG = "worker_heartbeat"
+HEARTBEAT_SECONDS = 5
 
 
 class Runtime:
@@ -39,18 +44,41 @@ class Runtime:
         await self.gateway.start()
         self.inbox_writer.start()
         self._stop = asyncio.Event()
-        if self.settings.start_background_workers:
-            self._tasks = [
-                asyncio.create_task(self.processor.run(self._stop), name="inbox"),
-                asyncio.create_task(self.gateway.run(self._stop), name="deliveries"),
-            ]
-        # The loops wait on wake-ups; these jobs are the safety net for work another process queued.
-        self.scheduler.every("inbox-sweep", 5, self.processor.wake)
-        self.scheduler.every("delivery-sweep", 5, self.gateway.wake)
-        self.scheduler.every("surveys", self.settings.scheduler_tick_seconds, self.run_surveys)
-        self.scheduler.start()
-        log.info("started (%s, LINE %s)", self.settings.app_env,
+        role = self.settings.process_role
+        if role != "web":
+            if self.settings.start_background_workers:
+                self._tasks = [
+                    asyncio.create_task(self.processor.run(self._stop), name="inbox"),
+                    asyncio.create_task(self.gateway.run(self._stop), name="deliveries"),
+                ]
+            # The loops wait on wake-ups; these jobs are the safety net for work another process queued.
+            self.scheduler.every("inbox-sweep", 5, self.processor.wake)
+            self.scheduler.every("delivery-sweep", 5, self.gateway.wake)
+            self.scheduler.every("surveys", self.settings.scheduler_tick_seconds, self.run_surveys)
+            self.scheduler.every("heartbeat", HEARTBEAT_SECONDS, self.beat)
+            self.scheduler.start()
+            await self.beat()
+        log.info("started as %s (%s, LINE %s)", role, self.settings.app_env,
                  "enabled" if self.settings.line_enabled else "off: messages stay in the outbox")
+
+    async def beat(self) -> None:
+        """Record that this process's workers and scheduler are alive (read by /healthz in web processes)."""
+
+        def write() -> None:
+            with transaction(self.sessions) as session:
+                flag = session.get(SystemFlag, HEARTBEAT_FLAG) or SystemFlag(key=HEARTBEAT_FLAG)
+                flag.value, flag.updated_at = {"role": self.settings.process_role}, clock.now()
+                session.add(flag)
+
+        await asyncio.to_thread(write)
+
+    def workers_alive(self) -> bool:
+        """True when this process runs the scheduler, or another process's heartbeat is recent."""
+        if self.scheduler.running:
+            return True
+        with self.sessions() as session:
+            flag = session.get(SystemFlag, HEARTBEAT_FLAG)
+        return flag is not None and clock.now() - flag.updated_at < dt.timedelta(seconds=HEARTBEAT_SECONDS * 6)
 
     async def stop(self) -> None:
         self.scheduler.shutdown()

@@ -99,3 +99,19 @@ def test_simulator_is_404_in_production(database_url: str, sessions: Any, line: 
         assert client.get("/simulator/api/users").status_code == 404
         event = {"user_id": new_user_id(), "kind": "follow"}
         assert client.post("/simulator/api/events", json=event).status_code == 404
+
+
+def test_a_web_process_leaves_the_work_to_a_worker_process(app_factory: Any, sessions: Any, line: Any) -> None:
+    from tests.conftest import Bot
+
+    web = app_factory(process_role="web")
+    health = web.get("/healthz")
+    assert health.status_code == 503 and health.json()["scheduler"] == "stopped"  # no worker yet
+    web_bot = Bot(web, sessions)
+    assert web_bot.post(ev.text_message(new_user_id(), "ヘルプ")).status_code == 200
+    with sessions() as session:
+        assert session.scalars(select(InboxEvent)).one().status == "pending"
+    app_factory(process_role="worker")  # e.g. `main.py worker`, on the same database
+    web_bot.wait_idle()
+    assert web.get("/healthz").json() == {"status": "ok", "database": "ok", "scheduler": "running"}
+    assert len(line.sent("reply")) == 1

@@ -29,3 +29,20 @@ def test_chat_as_a_resident_in_the_simulator(database_url: str, sessions: Any) -
         page.click("#sticker")
         page.wait_for_selector("text=スタンプありがとうございます", timeout=10_000)
         screenshot(page, "simulator")
+
+
+def test_a_member_answers_the_demo_survey_in_the_simulator(database_url: str, sessions: Any) -> None:
+    with transaction(sessions) as session:
+        demo.load(session)
+    app = create_app(make_settings(database_url, None))
+    with serve(app) as base, browser_page() as page:
+        page.goto(base + "/simulator")
+        page.wait_for_selector("#user option", state="attached")
+        page.select_option("#user", label="港 はるこ（委員）")
+        page.click(".card button:has-text('回答をはじめる')")
+        page.wait_for_selector("text=（1/8）区政会議で", timeout=10_000)
+        page.click("#quick button:has-text('どちらかといえばそう思う')")
+        page.wait_for_selector("text=（2/8）", timeout=10_000)
+        screenshot(page, "simulator-survey")
+        page.click("#quick button:has-text('中断')")
+        page.wait_for_selector("text=中断しました", timeout=10_000)
