@@ -16,6 +16,7 @@ COPY surveys ./surveys
 COPY db ./db
 COPY members ./members
 COPY api ./api
+COPY events ./events
 COPY main.py config.py alembic.ini ./
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 app \

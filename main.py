@@ -15,6 +15,7 @@ import api
 from bot import health, logs, simulator, webhook
 from bot.runtime import Runtime
 from config import Settings, SettingsError
+from events import feed
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(simulator.router)
     app.include_router(api.router)
+    app.include_router(feed.router)
     return app
 
 

@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter, Depends
 
-from api import members, surveys
+from api import events, members, surveys
 from api.deps import require_token
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
 router.include_router(members.router)
 router.include_router(surveys.router)
+router.include_router(events.router)

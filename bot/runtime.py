@@ -17,6 +17,7 @@ from config import Settings
 from db.base import make_engine, make_session_factory, transaction
 from db.migrate import ensure_migrated
 from db.models import SystemFlag
+from events import service as events
 from handlers import build_dispatcher
 from surveys import service as surveys
 
@@ -55,6 +56,7 @@ class Runtime:
             self.scheduler.every("inbox-sweep", 5, self.processor.wake)
             self.scheduler.every("delivery-sweep", 5, self.gateway.wake)
             self.scheduler.every("surveys", self.settings.scheduler_tick_seconds, self.run_surveys)
+            self.scheduler.every("event-reminders", self.settings.scheduler_tick_seconds, self.run_reminders)
             self.scheduler.every("heartbeat", HEARTBEAT_SECONDS, self.beat)
             self.scheduler.start()
             await self.beat()
@@ -102,6 +104,20 @@ class Runtime:
         done = await asyncio.to_thread(work)
         if any(done.values()):
             log.info("survey jobs: %s", done)
+            self.gateway.wake()
+
+    async def run_reminders(self) -> None:
+        """Send due event reminders (each exactly once; skipped, never late, once the event has started)."""
+
+        def work() -> dict[str, int]:
+            with transaction(self.sessions) as session:
+                return events.run_due(session, outbox=self.gateway.outbox, base_url=self.settings.public_base_url,
+                                      quiet_start=self.settings.quiet_hours_start,
+                                      quiet_end=self.settings.quiet_hours_end)
+
+        done = await asyncio.to_thread(work)
+        if done["sent"] or done["skipped"]:
+            log.info("event reminders: %s", done)
             self.gateway.wake()
 
     async def drain(self, rounds: int = 50) -> None:

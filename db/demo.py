@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.gateway import Outbox
-from db.models import Member, Survey, User
+from db.models import Event, Member, Survey, User
 
 DEMO_RESIDENTS = [
     # (simulator key, display name, language)
@@ -27,6 +28,27 @@ DEMO_MEMBERS = [
     ("市岡 五月", "安全・安心部会", False),
 ]
 DEMO_SURVEY_TITLE = "区政会議に関するアンケート（デモ）"
+WARD_SITE = "https://www.city.osaka.lg.jp/minato/"
+# (title, kind, days from today, start hour, hours long (or days for multi-day), venue, address, lat, lon, tags,
+#  keywords, visibility, 部会)
+DEMO_EVENTS: list[tuple[Any, ...]] = [
+    ("みなとピクニック", "festival", 3, 11, 4, "八幡屋公園", "大阪市港区田中3丁目", 34.6650, 135.4495,
+     ["こども", "まつり"], ["みなとぴくにっく", "ピクニック"], "public", None),
+    ("ふれあい音楽会", "event", 5, 14, 2, "大阪ベイタワー２階広場", "大阪市港区弁天1丁目2", 34.6694, 135.4622,
+     ["音楽"], ["ふれあいおんがくかい", "音楽会", "コンサート"], "public", None),
+    ("わんぱくまつり", "festival", 9, 10, 5, "八幡屋公園芝生広場", "大阪市港区田中3丁目", 34.6647, 135.4499,
+     ["こども", "まつり"], ["わんぱくまつり", "わんぱく祭り"], "public", None),
+    ("ものづくりフェスタ", "event", 12, 10, 6, "港区・大正区の工場", "大阪市港区", None, None,
+     ["ものづくり", "こども"], ["ものづくりふぇすた"], "public", None),
+    ("港区民まつり", "festival", 16, 10, 6, "八幡屋公園一帯", "大阪市港区田中3丁目", 34.6647, 135.4499,
+     ["まつり"], ["みなとくみんまつり", "くみんまつり", "区民祭り", "区民まつり"], "public", None),
+    ("オープンファクトリー", "event", 20, 10, "2d", "港区内の工場", "大阪市港区", None, None,
+     ["ものづくり"], ["おーぷんふぁくとりー", "工場見学"], "public", None),
+    ("まちづくり部会", "subcommittee", 8, 19, 1.5, "港区役所 5階 会議室", "大阪市港区市岡1丁目15-25", 34.6636, 135.4596,
+     ["会議"], ["ぶかい"], "subcommittee", "まちづくり部会"),
+    ("区政会議 全体会議", "plenary", 10, 19, 2, "港区役所 5階 会議室", "大阪市港区市岡1丁目15-25", 34.6636, 135.4596,
+     ["会議"], ["ぜんたいかいぎ", "区政会議"], "members", None),
+]
 
 
 def _user(session: Session, key: str, name: str, language: str) -> tuple[User, bool]:
@@ -48,7 +70,7 @@ def load(session: Session, outbox: Outbox | None = None) -> dict[str, int]:
     from members import service as members
     from surveys import service as surveys
 
-    added = {"users": 0, "members": 0, "surveys": 0}
+    added = {"users": 0, "members": 0, "surveys": 0, "events": 0}
     for key, name, language in DEMO_RESIDENTS:
         added["users"] += _user(session, key, name, language)[1]
     member_user, created = _user(session, *DEMO_MEMBER_USER)
@@ -69,5 +91,38 @@ def load(session: Session, outbox: Outbox | None = None) -> dict[str, int]:
                                 anonymous=True, target_year="H31")
         surveys.open_survey(session, survey=survey, outbox=outbox or Outbox(line_enabled=False))
         added["surveys"] += 1
+    added["events"] = _events(session)
     session.flush()
+    return added
+
+
+def _events(session: Session) -> int:
+    """The seed's events, placed in the coming weeks so a fresh demo always has something upcoming."""
+    from events import service as events
+    from members import service as members
+
+    added = 0
+    today = clock.today_jst()
+    for (title, kind, days, hour, length, venue, address, lat, lon, tags, keywords, visibility,
+         subcommittee) in DEMO_EVENTS:
+        if session.scalars(select(Event).where(Event.title == title)).first() is not None:
+            continue
+        day = today + dt.timedelta(days=days)
+        starts = dt.datetime.combine(day, dt.time(hour), clock.JST)
+        ends = (dt.datetime.combine(day + dt.timedelta(days=1), dt.time(17), clock.JST) if length == "2d"
+                else starts + dt.timedelta(hours=float(length)))
+        documents = ([{"title": "資料１ 中間振り返り", "url": WARD_SITE}, {"title": "特にご意見をいただきたい項目",
+                                                                          "url": WARD_SITE}]
+                     if kind in events.MEETINGS else [])
+        event = Event(
+            title=title, kind=kind, starts_at=starts.astimezone(dt.UTC), ends_at=ends.astimezone(dt.UTC),
+            venue=venue, address=address, latitude=lat, longitude=lon, tags=tags, keywords=keywords,
+            visibility=visibility, url=WARD_SITE, documents=documents,
+            subcommittee_id=members.subcommittee_by_name(session, subcommittee).id if subcommittee else None,
+            description=f"{title}を開催します。くわしくは港区のホームページをご覧ください。",
+        )
+        session.add(event)
+        session.flush()
+        events.schedule_reminders(session, event=event)
+        added += 1
     return added

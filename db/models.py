@@ -246,3 +246,77 @@ class SurveyReminder(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | skipped
     recipients: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[dt.datetime | None]
+
+
+# --------------------------------------------------------------------------- events and reminders
+
+
+class Event(Base):
+    """A ward event (まつり, 講座...) or a council meeting (全体会議, 部会), with the words residents use for it."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    title_en: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # festival | event | lecture | plenary | subcommittee
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    all_day: Mapped[bool] = mapped_column(default=False)
+    venue: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    description: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    image_url: Mapped[str | None] = mapped_column(String(1000))
+    visibility: Mapped[str] = mapped_column(String(16), default="public")  # public | members | subcommittee
+    subcommittee_id: Mapped[int | None] = mapped_column(ForeignKey("subcommittees.id"))
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)  # readings and other names: くみんまつり ...
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled|cancelled|rain_cancelled|changed
+    documents: Mapped[list[Any]] = mapped_column(default=list)  # 事前資料: [{"title", "url"}]
+    reminder_hours: Mapped[list[Any] | None] = mapped_column(default=None)  # None: the kind's defaults
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EventSubscription(Base):
+    """A resident who tapped リマインドする on an event."""
+
+    __tablename__ = "event_subscriptions"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EventInquiry(Base):
+    """A resident was shown this event when they asked the bot (they hear if it is cancelled or moved)."""
+
+    __tablename__ = "event_inquiries"
+    __table_args__ = (Index("ix_event_inquiries_event_at", "event_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Reminder(Base):
+    """A reminder before an event, due at a time; claimed and sent exactly once (or skipped, never late)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(20))  # 7d | 3d | 1d | morning | custom offsets "12h"
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | skipped | cancelled
+    recipients: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[dt.datetime | None]

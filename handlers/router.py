@@ -36,6 +36,7 @@ class Context:
     settings: Any
     profile: dict[str, Any] | None = None
     replied: list[Message] = field(default_factory=list)
+    memo: dict[str, Any] = field(default_factory=dict)  # what a filter worked out, for its handler
     _postback: postback.Postback | None = None
     _postback_error: bool = False
 

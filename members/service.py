@@ -54,7 +54,10 @@ def _hash(code: str) -> str:
 def issue_link_code(session: Session, *, member: Member, ttl: dt.timedelta = CODE_TTL) -> tuple[str, dt.datetime]:
     """A new one-time code for the member (shown once; only its hash is stored). Older unused codes stop working."""
     session.execute(delete(LinkCode).where(LinkCode.member_id == member.id, LinkCode.used_at.is_(None)))
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    while True:  # at least one digit, so no English word ("NEXTWEEK") is ever taken for a code
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if any(c.isdigit() for c in code):
+            break
     expires_at = clock.now() + ttl
     session.add(LinkCode(member_id=member.id, code_hash=_hash(code), expires_at=expires_at))
     session.flush()
@@ -65,7 +68,10 @@ def looks_like_code(text: str) -> str | None:
     """The code in a typed message (full-width, lower case, spaces and hyphens allowed), or None."""
     folded = unicodedata.normalize("NFKC", text).strip().upper()
     match = _CODE_SHAPE.match(folded)
-    return match.group(1) + match.group(2) if match else None
+    if not match:
+        return None
+    code = match.group(1) + match.group(2)
+    return code if any(c.isdigit() for c in code) and any(c.isalpha() for c in code) else None
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Ward events and council meetings: search in residents' words, cards, iCalendar, reminders."""

@@ -1,0 +1,144 @@
+"""Event cards and notices as LINE messages (flex carousel, location), and the iCalendar export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from icalendar import Calendar
+from icalendar import Event as IcsEvent
+
+from bot import clock
+from bot.messages import Message, message_action, postback_action, quick_reply, text, uri_action
+from bot.texts import t
+from db.models import Event
+
+CANCELLED = ("cancelled", "rain_cancelled")
+
+
+def when(event: Event) -> str:
+    """10月7日(水) 10:00〜16:00, or a span of days for an all-day or multi-day event."""
+    start, end = event.starts_at.astimezone(clock.JST), event.ends_at.astimezone(clock.JST)
+    if event.all_day or start.date() != end.date():
+        first = clock.format_jst(event.starts_at, with_time=False)
+        last_day = end - dt.timedelta(seconds=1) if event.all_day else end
+        if last_day.date() == start.date():
+            return first
+        return f"{first}〜{clock.format_jst(last_day, with_time=False)}"
+    return f"{clock.format_jst(event.starts_at)}〜{end:%H:%M}"
+
+
+def title(event: Event, lang: str = "ja") -> str:
+    name = (event.title_en or event.title) if lang == "en" else event.title
+    if event.status in CANCELLED:
+        return t(f"event.status.{event.status}", lang) + " " + name
+    return name
+
+
+def ics_url(event: Event, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/events/{event.id}.ics"
+
+
+def card(event: Event, base_url: str, lang: str = "ja") -> dict[str, Any]:
+    body: list[dict[str, Any]] = [
+        {"type": "text", "text": title(event, lang), "weight": "bold", "size": "lg", "wrap": True,
+         **({"color": "#d0342c"} if event.status in CANCELLED else {})},
+        {"type": "text", "text": when(event), "size": "md", "wrap": True},
+    ]
+    if event.venue:
+        body.append({"type": "text", "text": event.venue, "size": "md", "wrap": True, "color": "#555555"})
+    buttons = [postback_action(t("event.btn.detail", lang), "event.detail", e=event.id)]
+    if event.latitude is not None and event.longitude is not None:
+        buttons.append(postback_action(t("event.btn.map", lang), "event.map", e=event.id))
+    if event.status not in CANCELLED:
+        buttons.append(uri_action(t("event.btn.calendar", lang), ics_url(event, base_url)))
+        if event.visibility == "public":
+            buttons.append(postback_action(t("event.btn.remind", lang), "event.remind", e=event.id))
+    bubble: dict[str, Any] = {
+        "type": "bubble", "size": "kilo",
+        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
+        "footer": {"type": "box", "layout": "vertical", "spacing": "xs", "contents": [
+            {"type": "button", "style": "link", "height": "sm", "action": action} for action in buttons]},
+    }
+    if event.image_url and event.image_url.startswith("https://"):
+        bubble["hero"] = {"type": "image", "url": event.image_url, "size": "full", "aspectRatio": "20:13",
+                          "aspectMode": "cover"}
+    return bubble
+
+
+def carousel(events: list[Event], base_url: str, lang: str = "ja") -> Message:
+    alt = t("event.alt", lang, titles="、".join(e.title for e in events[:3]))[:400]
+    if len(events) == 1:
+        return {"type": "flex", "altText": alt, "contents": card(events[0], base_url, lang)}
+    return {"type": "flex", "altText": alt,
+            "contents": {"type": "carousel", "contents": [card(e, base_url, lang) for e in events[:12]]}}
+
+
+def suggestions(upcoming: list[Event], lang: str = "ja") -> list[dict[str, Any]]:
+    items = [quick_reply(message_action(e.title[:20], e.title)) for e in upcoming[:8]]
+    items.append(quick_reply(message_action(t("qr.events", lang), t("qr.events", lang))))
+    return items
+
+
+def detail(event: Event, base_url: str, lang: str = "ja") -> Message:
+    description = (event.description_en or event.description) if lang == "en" else event.description
+    lines = [title(event, lang), when(event)]
+    if event.venue:
+        lines.append(event.venue + (f"（{event.address}）" if event.address else ""))
+    if description:
+        lines += ["", description]
+    if event.documents:
+        lines += ["", t("event.documents", lang)] + [f"・{d['title']}\n{d['url']}" for d in event.documents]
+    if event.url:
+        lines += ["", event.url]
+    return text("\n".join(lines))
+
+
+def location(event: Event) -> Message:
+    return {"type": "location", "title": event.venue or event.title, "address": event.address or event.venue or "",
+            "latitude": event.latitude, "longitude": event.longitude}
+
+
+def reminder(event: Event, *, base_url: str, with_documents: bool) -> Message:
+    lines = [t("event.reminder", title=event.title, when=when(event))]
+    if event.venue:
+        lines.append(event.venue)
+    if with_documents and event.documents:
+        lines += ["", t("event.documents")] + [f"・{d['title']}\n{d['url']}" for d in event.documents]
+    return text("\n".join(lines), [quick_reply(postback_action(t("event.btn.detail"), "event.detail", e=event.id))])
+
+
+def change_notice(event: Event, *, base_url: str, what: str) -> Message:
+    if what == "cancelled":
+        body = t(f"event.notice.{event.status}", title=event.title, when=when(event))
+    else:
+        body = t("event.notice.moved", title=event.title, when=when(event))
+    return text(body + (f"\n{event.venue}" if event.venue and what != "cancelled" else ""))
+
+
+def ics(events: list[Event], base_url: str) -> bytes:
+    """An iCalendar file of the events (a cancelled one carries STATUS:CANCELLED)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Minato ward council bot//JA")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "港区のイベント")
+    for event in events:
+        item = IcsEvent()
+        item.add("uid", f"event-{event.id}@{base_url.split('//')[-1].split('/')[0]}")
+        item.add("summary", event.title)
+        if event.all_day:
+            item.add("dtstart", event.starts_at.astimezone(clock.JST).date())
+            item.add("dtend", event.ends_at.astimezone(clock.JST).date())
+        else:
+            item.add("dtstart", event.starts_at)
+            item.add("dtend", event.ends_at)
+        item.add("dtstamp", event.updated_at)
+        if event.venue:
+            item.add("location", event.venue + (f" {event.address}" if event.address else ""))
+        if event.description:
+            item.add("description", event.description)
+        if event.url:
+            item.add("url", event.url)
+        item.add("status", "CANCELLED" if event.status in CANCELLED else "CONFIRMED")
+        calendar.add_component(item)
+    return calendar.to_ical()

@@ -1,0 +1,205 @@
+"""Events: who may see them, finding them from a resident's words, reminders, and notices when plans change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.gateway import Outbox
+from db.models import Event, EventInquiry, EventSubscription, Member, Reminder, User
+from events import messages, search
+from members import service as members
+
+log = logging.getLogger(__name__)
+
+KINDS = {"festival": "まつり・イベント", "event": "イベント", "lecture": "講座", "plenary": "区政会議 全体会議",
+         "subcommittee": "部会"}
+MEETINGS = ("plenary", "subcommittee")
+STATUSES = {"scheduled": "予定", "cancelled": "中止", "rain_cancelled": "雨天中止", "changed": "変更"}
+CANCELLED = ("cancelled", "rain_cancelled")
+MAX_CARDS = 12
+NAME_MATCH = 0.75
+INQUIRY_MEMORY = dt.timedelta(days=30)
+# category words (events.search.CATEGORY_WORDS) to the kinds they also mean
+CATEGORY_KINDS = {"まつり": {"festival"}, "講座": {"lecture"}, "会議": set(MEETINGS)}
+
+
+# --------------------------------------------------------------------------- who sees what
+
+
+def visible_to(member: Member | None) -> Any:
+    """A filter on Event: public events, and members' events for a linked member of their audience."""
+    conditions = [Event.visibility == "public"]
+    if member is not None:
+        conditions.append(Event.visibility == "members")
+        if member.subcommittee_id is not None:
+            conditions.append((Event.visibility == "subcommittee") & (Event.subcommittee_id == member.subcommittee_id))
+    return or_(*conditions)
+
+
+@dataclass
+class Found:
+    events: list[Event]
+    more: int  # how many more matched than the cards show
+    query: search.Query
+
+
+def find(session: Session, *, user: User | None, text: str) -> Found | None:
+    """Events for what the user typed; None when the text is not about events at all."""
+    now = clock.now()
+    query = search.parse(text, now.astimezone(clock.JST).date())
+    if query.bad_date:
+        return Found([], 0, query)
+    member = members.member_of(session, user)
+    statement = select(Event).where(visible_to(member))
+    if query.dates:
+        start = dt.datetime.combine(query.dates.start, dt.time(0), clock.JST)
+        end = dt.datetime.combine(query.dates.end + dt.timedelta(days=1), dt.time(0), clock.JST)
+        statement = statement.where(Event.starts_at < end, Event.ends_at >= max(start, now))
+    else:
+        statement = statement.where(Event.ends_at >= now)
+    candidates = list(session.scalars(statement.order_by(Event.starts_at, Event.id)))
+    scores = {e.id: search.matches_name(query.rest, _names(e)) for e in candidates} if query.rest else {}
+    best = max(scores.values(), default=0.0)
+    # the events the words name best (くみんまつり: 港区民まつり, not every event tagged まつり)
+    named = [e for e in candidates if scores.get(e.id, 0) >= max(NAME_MATCH, best - 0.01)]
+    if named:
+        chosen = named
+    elif query.categories:
+        chosen = [e for e in candidates if _in_categories(e, query.categories)]
+    elif query.dates or query.wants_events:
+        chosen = candidates
+    else:
+        return None
+    return Found(chosen[:MAX_CARDS], max(len(chosen) - MAX_CARDS, 0), query)
+
+
+def _names(event: Event) -> list[str]:
+    return [n for n in [event.title, event.title_en, event.venue, *(event.keywords or []), *(event.tags or [])] if n]
+
+
+def _in_categories(event: Event, categories: set[str]) -> bool:
+    tags = {search.fold(t) for t in event.tags or []}
+    return any(search.fold(c) in tags or event.kind in CATEGORY_KINDS.get(c, set()) for c in categories)
+
+
+def remember_inquiry(session: Session, *, user: User, events: list[Event]) -> None:
+    """The user was shown these events: they will hear if one is cancelled or moved (for 30 days)."""
+    now = clock.now()
+    session.add_all([EventInquiry(event_id=e.id, user_id=user.id, at=now) for e in events])
+
+
+def subscribe(session: Session, *, user: User, event: Event) -> bool:
+    """リマインドする: True when newly subscribed."""
+    exists = session.scalars(select(EventSubscription).where(EventSubscription.event_id == event.id,
+                                                             EventSubscription.user_id == user.id)).first()
+    if exists is not None:
+        return False
+    session.add(EventSubscription(event_id=event.id, user_id=user.id))
+    session.flush()
+    return True
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+def default_offsets(event: Event) -> list[tuple[str, dt.datetime]]:
+    """(label, due time) of the event's reminders: its own hours, or the kind's defaults."""
+    if event.reminder_hours is not None:
+        return [(f"{h}h", event.starts_at - dt.timedelta(hours=int(h))) for h in event.reminder_hours]
+    if event.kind in MEETINGS:
+        return [("7d", event.starts_at - dt.timedelta(days=7)), ("1d", event.starts_at - dt.timedelta(days=1))]
+    morning = dt.datetime.combine(event.starts_at.astimezone(clock.JST).date(), dt.time(8), clock.JST)
+    offsets = [("3d", event.starts_at - dt.timedelta(days=3))]
+    if morning.astimezone(dt.UTC) < event.starts_at:
+        offsets.append(("morning", morning.astimezone(dt.UTC)))
+    return offsets
+
+
+def schedule_reminders(session: Session, *, event: Event) -> None:
+    """(Re)create the event's pending reminders from its time and status; sent ones stay as they were."""
+    if event.status in CANCELLED:  # kept, marked, for the record
+        session.execute(update(Reminder).where(Reminder.event_id == event.id, Reminder.status == "pending")
+                        .values(status="cancelled"))
+        return
+    session.execute(delete(Reminder).where(Reminder.event_id == event.id, Reminder.status == "pending"))
+    sent = set(session.scalars(select(Reminder.label).where(Reminder.event_id == event.id,
+                                                            Reminder.status == "sent")))
+    now = clock.now()
+    for label, due in default_offsets(event):
+        if label not in sent and due < event.starts_at and event.starts_at > now:
+            session.add(Reminder(event_id=event.id, label=label, due_at=due))
+    session.flush()
+
+
+def audience(session: Session, event: Event) -> list[User]:
+    """Who a reminder or notice goes to: members for meetings and members' events; subscribers otherwise."""
+    if event.visibility in ("members", "subcommittee") or event.kind in MEETINGS:
+        query = select(User).join(Member, Member.user_id == User.id).where(Member.active.is_(True))
+        if event.visibility == "subcommittee" and event.subcommittee_id is not None:
+            query = query.where(Member.subcommittee_id == event.subcommittee_id)
+    else:
+        query = select(User).join(EventSubscription, EventSubscription.user_id == User.id).where(
+            EventSubscription.event_id == event.id)
+    return list(session.scalars(query.where(User.is_reachable.is_(True)).distinct()))
+
+
+def run_due(session: Session, *, outbox: Outbox, base_url: str, quiet_start: int = 21,
+            quiet_end: int = 8, limit: int = 1000) -> dict[str, int]:
+    """Send due reminders exactly once: each is claimed in the transaction that queues its pushes. A reminder
+    missed while the app was down is still sent if the event has not started, else skipped; at night it waits."""
+    now = clock.now()
+    done = {"sent": 0, "skipped": 0, "waiting": 0}
+    due = session.scalars(select(Reminder).where(Reminder.status == "pending", Reminder.due_at <= now)
+                          .order_by(Reminder.due_at).limit(limit).with_for_update(skip_locked=True)).all()
+    quiet = clock.outside_quiet_hours(now, quiet_start, quiet_end) != now
+    for reminder in due:
+        event = session.get(Event, reminder.event_id)
+        if event is None or event.status in CANCELLED or event.starts_at <= now:
+            reminder.status = "skipped"
+            done["skipped"] += 1
+            continue
+        if quiet:
+            done["waiting"] += 1
+            continue
+        message = messages.reminder(event, base_url=base_url, with_documents=reminder.label == "7d")
+        recipients = audience(session, event)
+        for user in recipients:
+            outbox.push(session, user=user, messages=[message], source=f"reminder:{reminder.id}")
+        reminder.status, reminder.sent_at, reminder.recipients = "sent", now, len(recipients)
+        done["sent"] += 1
+    return done
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def notify_change(session: Session, *, event: Event, outbox: Outbox, base_url: str, what: str) -> int:
+    """Tell everyone who subscribed, or asked about the event in the last 30 days, that it was cancelled or
+    moved (what: "cancelled" | "moved"). Each person hears once."""
+    since = clock.now() - INQUIRY_MEMORY
+    asked = select(EventInquiry.user_id).where(EventInquiry.event_id == event.id, EventInquiry.at >= since)
+    users = {u.id: u for u in audience(session, event)}
+    for user in session.scalars(select(User).where(User.id.in_(asked), User.is_reachable.is_(True))):
+        users[user.id] = user
+    message = messages.change_notice(event, base_url=base_url, what=what)
+    for user in users.values():
+        outbox.push(session, user=user, messages=[message], source=f"event:{event.id}:{what}")
+    return len(users)
+
+
+def apply_change(session: Session, *, event: Event, before: dict[str, Any], outbox: Outbox, base_url: str) -> int:
+    """After an edit: reschedule reminders, and send a notice if the event was cancelled or its time moved."""
+    event.updated_at = clock.now()
+    schedule_reminders(session, event=event)
+    if event.status in CANCELLED and before["status"] not in CANCELLED:
+        return notify_change(session, event=event, outbox=outbox, base_url=base_url, what="cancelled")
+    if (event.starts_at, event.ends_at) != (before["starts_at"], before["ends_at"]) and event.status not in CANCELLED:
+        return notify_change(session, event=event, outbox=outbox, base_url=base_url, what="moved")
+    return 0

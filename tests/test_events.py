@@ -1,0 +1,262 @@
+"""Events: residents asking in their own words, cards and their buttons, the API, iCalendar, reminders, notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from icalendar import Calendar
+from sqlalchemy import select
+
+from bot import clock
+from db import demo
+from db.base import transaction
+from db.models import Event, Reminder
+from tests.conftest import ADMIN, Bot, new_user_id
+from tests.fakeline.server import FakeLine
+from tests.phone import Phone, actions, texts
+from tests.test_surveys import link_member
+
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+TODAY = dt.datetime(2026, 10, 1, 10, 0, tzinfo=clock.JST)  # a Thursday
+PUBLIC = ["みなとピクニック", "ふれあい音楽会", "わんぱくまつり", "ものづくりフェスタ", "港区民まつり",
+          "オープンファクトリー"]
+
+
+@pytest.fixture
+def ward(sessions: Any) -> Any:
+    """The demo's events, placed relative to 2026-10-01 (Thu): ピクニック Sun 4, 音楽会 Tue 6, 部会 Fri 9,
+    わんぱく Sat 10, 全体会議 Sun 11, ものづくり Tue 13, 区民まつり Sat 17, オープンファクトリー Wed 21–Thu 22."""
+    with time_machine.travel(TODAY, tick=True) as traveller:
+        with transaction(sessions) as session:
+            demo.load(session)
+        yield traveller
+
+
+def shown(messages: list[dict[str, Any]]) -> list[str]:
+    """Event titles on the cards in the messages."""
+    titles = []
+    for m in messages:
+        if m.get("type") != "flex":
+            continue
+        contents = m["contents"]
+        for bubble in contents["contents"] if contents["type"] == "carousel" else [contents]:
+            titles.append(bubble["body"]["contents"][0]["text"])
+    return titles
+
+
+PHRASES = [
+    ("イベント", PUBLIC), ("ｲﾍﾞﾝﾄ", PUBLIC), ("いべんと", PUBLIC), ("events", PUBLIC), ("Events?", PUBLIC),
+    ("イベントを教えて", PUBLIC), ("今日のイベント", []), ("today", []), ("events today", []), ("明日", []),
+    ("今週のイベント", ["みなとピクニック"]), ("今週末", ["みなとピクニック"]), ("週末のイベント", ["みなとピクニック"]),
+    ("this weekend", ["みなとピクニック"]), ("来週のイベント", ["ふれあい音楽会", "わんぱくまつり"]),
+    ("next week", ["ふれあい音楽会", "わんぱくまつり"]), ("今月のイベント", PUBLIC), ("来月", []), ("10月", PUBLIC),
+    ("１０月のイベント", PUBLIC), ("October", PUBLIC), ("10月10日", ["わんぱくまつり"]), ("10/10", ["わんぱくまつり"]),
+    ("１０／１７", ["港区民まつり"]), ("10月17日のイベント", ["港区民まつり"]), ("日曜日", ["みなとピクニック"]),
+    ("日曜", ["みなとピクニック"]), ("火曜日のイベント", ["ふれあい音楽会"]), ("10月22日", ["オープンファクトリー"]),
+    ("くみんまつり", ["港区民まつり"]), ("区民祭り", ["港区民まつり"]), ("区民まつりはいつ？", ["港区民まつり"]),
+    ("区民まつりはいつ?", ["港区民まつり"]), ("港区民まつり", ["港区民まつり"]), ("クミンマツリ", ["港区民まつり"]),
+    ("区民まつる", ["港区民まつり"]), ("わんぱく", ["わんぱくまつり"]), ("ワンパクまつり", ["わんぱくまつり"]),
+    ("八幡屋公園", ["みなとピクニック", "わんぱくまつり", "港区民まつり"]),
+    ("八幡屋公園のイベント", ["みなとピクニック", "わんぱくまつり", "港区民まつり"]),
+    ("こども", ["みなとピクニック", "わんぱくまつり", "ものづくりフェスタ"]),
+    ("子どものイベント", ["みなとピクニック", "わんぱくまつり", "ものづくりフェスタ"]),
+    ("子供向けイベント", ["みなとピクニック", "わんぱくまつり", "ものづくりフェスタ"]),
+    ("まつり", ["みなとピクニック", "わんぱくまつり", "港区民まつり"]),
+    ("オープンファクトリー", ["オープンファクトリー"]), ("ｵｰﾌﾟﾝﾌｧｸﾄﾘｰ", ["オープンファクトリー"]),
+    ("ものづくり", ["ものづくりフェスタ", "オープンファクトリー"]), ("音楽会", ["ふれあい音楽会"]),
+    ("ふれあい音楽会はいつ", ["ふれあい音楽会"]), ("ピクニック", ["みなとピクニック"]), ("全体会議", []),
+]
+
+
+def test_residents_find_events_in_their_own_words(bot: Bot, line: FakeLine, ward: Any) -> None:
+    assert len(PHRASES) >= 40
+    phone = Phone(bot, line, new_user_id())
+    phone.follow()
+    wrong = []
+    for phrase, expected in PHRASES:
+        answer = phone.say(phrase)
+        if shown(answer) != expected:
+            wrong.append((phrase, shown(answer), texts(answer)[:60]))
+        if not expected:
+            assert "見つかりませんでした" in texts(answer), phrase  # never silence: say so, offer what is coming
+            assert "みなとピクニック" in [a["label"] for a in actions(answer)]
+    assert wrong == []
+
+
+def test_a_date_that_does_not_exist_gets_a_clear_answer(bot: Bot, line: FakeLine, ward: Any) -> None:
+    phone = Phone(bot, line, new_user_id())
+    assert "2月30日という日は ないようです" in texts(phone.say("2月30日のイベント"))
+    assert "13月という日は ないようです" in texts(phone.say("13月"))
+    assert "わかりませんでした" in texts(phone.say("こんにちは"))  # not about events: the usual answer
+
+
+def test_cards_have_details_map_calendar_and_remind(bot: Bot, line: FakeLine, ward: Any) -> None:
+    phone = Phone(bot, line, new_user_id())
+    answer = phone.say("区民まつり")
+    labels = [a["label"] for a in actions(answer)]
+    assert labels == ["詳しく", "地図", "カレンダーに追加", "リマインドする"]
+    assert "10月17日(土) 10:00〜16:00" in texts(answer) and "八幡屋公園一帯" in texts(answer)
+    calendar_link = [a for a in actions(answer) if a["type"] == "uri"][0]["uri"]
+    event_id = int(calendar_link.rsplit("/", 1)[-1].removesuffix(".ics"))
+    assert "港区民まつりを開催します" in texts(phone.tap("詳しく", answer))
+    where = phone.tap("地図", answer)
+    assert where == [{"type": "location", "title": "八幡屋公園一帯", "address": "大阪市港区田中3丁目",
+                      "latitude": 34.6647, "longitude": 135.4499}]
+    assert "リマインドを登録しました" in texts(phone.tap("リマインドする", answer))
+    assert "もうリマインドに登録されています" in texts(phone.tap("リマインドする", answer))
+    ics = bot.client.get(f"/events/{event_id}.ics")
+    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    parsed = Calendar.from_ical(ics.content)
+    (item,) = parsed.walk("VEVENT")
+    assert str(item["SUMMARY"]) == "港区民まつり"
+    assert item.decoded("DTSTART") == dt.datetime(2026, 10, 17, 10, tzinfo=clock.JST)
+    assert "八幡屋公園一帯" in str(item["LOCATION"])
+
+
+def test_members_only_events_are_seen_only_by_their_audience(bot: Bot, line: FakeLine, ward: Any) -> None:
+    town, _ = link_member(bot, line, "まちの委員", "まちづくり部会")
+    child, _ = link_member(bot, line, "子育ての委員", "子育て・健康部会")
+    resident = Phone(bot, line, new_user_id())
+    assert shown(town.say("全体会議")) == ["区政会議 全体会議"]
+    assert shown(town.say("来週の会議")) == ["まちづくり部会", "区政会議 全体会議"]
+    assert shown(child.say("来週の会議")) == ["区政会議 全体会議"]
+    assert shown(resident.say("来週の会議")) == []
+    feed = Calendar.from_ical(bot.client.get("/events.ics").content)
+    assert {str(e["SUMMARY"]) for e in feed.walk("VEVENT")} == set(PUBLIC)
+    meeting = bot.client.get("/api/v1/events", headers=AUTH).json()
+    plenary = next(e for e in meeting if e["kind"] == "plenary")
+    assert bot.client.get(f"/events/{plenary['id']}.ics").status_code == 404
+    # a forwarded button of a members' event does nothing for a resident
+    detail = [a for a in actions(town.say("全体会議")) if a["label"] == "詳しく"][0]
+    assert "見つかりませんでした" in texts(resident.postback(detail["data"]))
+    meeting_detail = town.postback(detail["data"])
+    assert "事前資料" in texts(meeting_detail) and "資料１ 中間振り返り" in texts(meeting_detail)
+
+
+def test_api_creates_changes_and_validates_events(bot: Bot, ward: Any) -> None:
+    client = bot.client
+    body = {"title": "防災講座", "kind": "lecture", "starts_at": "2026-10-20T14:00:00+09:00",
+            "ends_at": "2026-10-20T15:30:00+09:00", "venue": "港区役所", "tags": ["防災"]}
+    created = client.post("/api/v1/events", headers=AUTH, json=body)
+    assert created.status_code == 201
+    event = created.json()
+    assert [(r["label"], r["status"]) for r in event["reminders"]] == [("3d", "pending"), ("morning", "pending")]
+    bad = client.post("/api/v1/events", headers=AUTH, json={**body, "ends_at": "2026-10-20T13:00:00+09:00"})
+    assert bad.status_code == 422 and "ends_at must be after starts_at" in bad.text
+    bad = client.post("/api/v1/events", headers=AUTH, json={**body, "starts_at": "2026-10-20 14:00"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "starts_at"]
+    bad = client.post("/api/v1/events", headers=AUTH, json={**body, "kind": "party"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "kind"]
+    assert client.post("/api/v1/events", json=body).status_code == 401
+    moved = client.patch(f"/api/v1/events/{event['id']}", headers=AUTH,
+                         json={"starts_at": "2026-10-27T14:00:00+09:00", "ends_at": "2026-10-27T15:30:00+09:00"})
+    assert moved.status_code == 200
+    dues = [r["due_at"] for r in moved.json()["reminders"]]
+    assert dues == ["2026-10-24T05:00:00Z", "2026-10-26T23:00:00Z"]  # 3 days before; 8:00 JST on the day
+    bad = client.patch(f"/api/v1/events/{event['id']}", headers=AUTH, json={"ends_at": "2026-10-01T00:00:00Z"})
+    assert bad.status_code == 422
+    assert client.delete(f"/api/v1/events/{event['id']}", headers=AUTH).status_code == 204
+    assert client.get(f"/api/v1/events/{event['id']}", headers=AUTH).status_code == 404
+
+
+def test_cancellation_reaches_subscribers_and_those_who_asked(bot: Bot, line: FakeLine, ward: Any,
+                                                              sessions: Any) -> None:
+    subscriber, asker, other = (Phone(bot, line, new_user_id()) for _ in range(3))
+    subscriber.tap("リマインドする", subscriber.say("わんぱくまつり"))
+    asker.say("10月10日のイベント")
+    other.say("音楽会")
+    for phone in (subscriber, asker, other):
+        phone.new()
+    event_id = _event_id(sessions, "わんぱくまつり")
+    changed = bot.client.patch(f"/api/v1/events/{event_id}", headers=AUTH, json={"status": "rain_cancelled"})
+    assert changed.json()["notified"] == 2
+    bot.wait_idle()
+    for phone in (subscriber, asker):
+        got = phone.new()
+        assert len(got) == 1 and "【雨天中止】わんぱくまつり（10月10日(土) 10:00〜15:00）は雨のため中止" in texts(got)
+    assert other.new() == []
+    assert [r.status for r in _reminders(sessions, event_id)] == ["cancelled", "cancelled"]
+    # the card now says so, and offers no reminder
+    card = asker.say("わんぱくまつり")
+    assert shown(card) == ["【雨天中止】 わんぱくまつり"] and "リマインドする" not in [a["label"] for a in actions(card)]
+
+
+def test_a_move_is_announced_and_reminders_follow(bot: Bot, line: FakeLine, ward: Any, sessions: Any) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.tap("リマインドする", phone.say("音楽会"))
+    phone.new()
+    event_id = _event_id(sessions, "ふれあい音楽会")
+    bot.client.patch(f"/api/v1/events/{event_id}", headers=AUTH,
+                     json={"starts_at": "2026-10-08T15:00:00+09:00", "ends_at": "2026-10-08T17:00:00+09:00"})
+    bot.wait_idle()
+    assert "【日時変更】ふれあい音楽会 の日時が変わりました。\n新しい日時: 10月8日(木) 15:00〜17:00" in texts(phone.new())
+    assert [r.due_at for r in _reminders(sessions, event_id)] == [
+        dt.datetime(2026, 10, 5, 6, tzinfo=dt.UTC), dt.datetime(2026, 10, 7, 23, tzinfo=dt.UTC)]
+
+
+def _event_id(sessions: Any, title: str) -> int:
+    with sessions() as session:
+        return session.scalars(select(Event.id).where(Event.title == title)).one()
+
+
+def _reminders(sessions: Any, event_id: int) -> list[Reminder]:
+    with sessions() as session:
+        return list(session.scalars(select(Reminder).where(Reminder.event_id == event_id).order_by(Reminder.due_at)))
+
+
+def test_reminders_are_sent_once_even_with_two_processes_and_missed_ones_are_caught_up_or_skipped(
+        bot: Bot, line: FakeLine, ward: Any, sessions: Any, app_factory: Any) -> None:
+    subscriber = Phone(bot, line, new_user_id())
+    subscriber.tap("リマインドする", subscriber.say("ピクニック"))  # Sun Oct 4, 11:00; reminders Oct 1 11:00, Oct 4 8:00
+    subscriber.new()
+    town, _ = link_member(bot, line, "まちの委員", "まちづくり部会")
+    town.new()
+    second = app_factory()  # another process on the same database
+    runtimes = [bot.client.app.state.runtime, second.app.state.runtime]
+
+    def tick_both() -> None:
+        for client, runtime in ((bot.client, runtimes[0]), (second, runtimes[1])):
+            client.portal.call(runtime.run_reminders)
+
+    # Oct 1, 12:00 JST: the 3-day reminder of the picnic is due (the app was "down" at 11:00: caught up)
+    ward.move_to(dt.datetime(2026, 10, 1, 12, 0, tzinfo=clock.JST))
+    tick_both()
+    tick_both()
+    bot.wait_idle()
+    got = subscriber.new()
+    assert len(got) == 1 and "【お知らせ】みなとピクニック\n10月4日(日) 11:00〜15:00" in texts(got)
+    # Oct 2, 20:00 JST: the 部会's 7-day reminder (due Oct 2 19:00) carries the documents
+    ward.move_to(dt.datetime(2026, 10, 2, 20, 0, tzinfo=clock.JST))
+    tick_both()
+    bot.wait_idle()
+    meeting = town.new()
+    assert len(meeting) == 1 and "まちづくり部会" in texts(meeting) and "資料１ 中間振り返り" in texts(meeting)
+    # Oct 4, 12:00 JST: the picnic's morning reminder was missed while down, and the picnic has begun: skipped
+    ward.move_to(dt.datetime(2026, 10, 4, 12, 0, tzinfo=clock.JST))
+    tick_both()
+    bot.wait_idle()
+    assert subscriber.new() == []
+    picnic = _reminders(sessions, _event_id(sessions, "みなとピクニック"))
+    assert [(r.label, r.status) for r in picnic] == [("3d", "sent"), ("morning", "skipped")]
+
+
+def test_reminders_wait_for_the_end_of_the_quiet_hours(bot: Bot, line: FakeLine, ward: Any, sessions: Any) -> None:
+    town, _ = link_member(bot, line, "まちの委員", "まちづくり部会")
+    town.new()
+    runtime = bot.client.app.state.runtime
+    # the 部会 (Fri Oct 9, 19:00) has its 1-day reminder at Oct 8 19:00; pretend the office set it for 22:00
+    event_id = _event_id(sessions, "まちづくり部会")
+    with transaction(sessions) as session:
+        reminder = session.scalars(select(Reminder).where(Reminder.event_id == event_id, Reminder.label == "1d")).one()
+        reminder.due_at = dt.datetime(2026, 10, 8, 22, 0, tzinfo=clock.JST)
+    ward.move_to(dt.datetime(2026, 10, 8, 22, 30, tzinfo=clock.JST))
+    bot.client.portal.call(runtime.run_reminders)
+    bot.wait_idle()
+    assert town.new() == []
+    ward.move_to(dt.datetime(2026, 10, 9, 8, 0, 5, tzinfo=clock.JST))
+    bot.client.portal.call(runtime.run_reminders)
+    bot.wait_idle()
+    assert "まちづくり部会" in texts(town.new())
