@@ -99,7 +99,7 @@ def test_cards_have_details_map_calendar_and_remind(bot: Bot, line: FakeLine, wa
     labels = [a["label"] for a in actions(answer)]
     assert labels == ["詳しく", "地図", "カレンダーに追加", "リマインドする"]
     assert "10月17日(土) 10:00〜16:00" in texts(answer) and "八幡屋公園一帯" in texts(answer)
-    calendar_link = [a for a in actions(answer) if a["type"] == "uri"][0]["uri"]
+    calendar_link = next(a for a in actions(answer) if a["type"] == "uri")["uri"]
     event_id = int(calendar_link.rsplit("/", 1)[-1].removesuffix(".ics"))
     assert "港区民まつりを開催します" in texts(phone.tap("詳しく", answer))
     where = phone.tap("地図", answer)
@@ -130,7 +130,7 @@ def test_members_only_events_are_seen_only_by_their_audience(bot: Bot, line: Fak
     plenary = next(e for e in meeting if e["kind"] == "plenary")
     assert bot.client.get(f"/events/{plenary['id']}.ics").status_code == 404
     # a forwarded button of a members' event does nothing for a resident
-    detail = [a for a in actions(town.say("全体会議")) if a["label"] == "詳しく"][0]
+    detail = next(a for a in actions(town.say("全体会議")) if a["label"] == "詳しく")
     assert "見つかりませんでした" in texts(resident.postback(detail["data"]))
     meeting_detail = town.postback(detail["data"])
     assert "事前資料" in texts(meeting_detail) and "資料１ 中間振り返り" in texts(meeting_detail)
