@@ -154,6 +154,16 @@ def change_event(event_id: int, body: EventPatch, runtime: RuntimeDep) -> dict[s
     return result
 
 
+@router.get("/{event_id}/attendance")
+def get_attendance(event_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+    """Per meeting: who will attend, who is absent, who has not answered, who has read the documents."""
+    with runtime.sessions() as session:
+        event = session.get(Event, event_id)
+        if event is None:
+            raise not_found("event")
+        return service.attendance(session, event)
+
+
 @router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def delete_event(event_id: int, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:

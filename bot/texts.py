@@ -89,6 +89,23 @@ JA: dict[str, str] = {
     "event.notice.cancelled": "【中止】{title}（{when}）は中止になりました。",
     "event.notice.rain_cancelled": "【雨天中止】{title}（{when}）は雨のため中止になりました。",
     "event.notice.moved": "【日時変更】{title} の日時が変わりました。\n新しい日時: {when}",
+    "meeting.ask": "出欠を、下のボタンで教えてください。",
+    "meeting.btn.attend": "出席",
+    "meeting.btn.absent": "欠席",
+    "meeting.btn.docs": "資料を確認しました",
+    "meeting.ok.attend": "「{title}」出席で受け付けました。変更は会議の前まで できます。",
+    "meeting.ok.absent": "「{title}」欠席で受け付けました。変更は会議の前まで できます。",
+    "meeting.ok.docs": "資料の確認、ありがとうございます。",
+    "meeting.started": "「{title}」は もう始まっています。出欠の変更は、区役所にご連絡ください。",
+    "meeting.not_yours": "この会議の出欠は、対象の委員の方が答えるものです。",
+    "settings.title": "通知設定です。\nお知らせを受け取りたい分野を えらんでください（✓がついているものが受け取る分野です）。",
+    "settings.on": "「{category}」のイベントのお知らせを受け取ります。",
+    "settings.off": "「{category}」のイベントのお知らせを止めました。",
+    "settings.list": "リマインド一覧",
+    "settings.none": "リマインドに登録しているイベントはありません。",
+    "settings.subscribed": "リマインドに登録しているイベントです。止めるときは、下のボタンを押してください。",
+    "settings.unsubscribe": "解除: {title}",
+    "settings.unsubscribed": "リマインドを解除しました。",
 }
 
 EN: dict[str, str] = {
@@ -135,6 +152,14 @@ EN: dict[str, str] = {
     "event.notice.cancelled": "[Cancelled] {title} ({when}) has been cancelled.",
     "event.notice.rain_cancelled": "[Cancelled] {title} ({when}) has been cancelled because of rain.",
     "event.notice.moved": "[New date] {title} has moved.\nNew date: {when}",
+    "settings.title": "Notification settings.\nChoose the kinds of events you want to hear about (✓ = on).",
+    "settings.on": "You will hear about {category} events.",
+    "settings.off": "You will no longer hear about {category} events.",
+    "settings.list": "My reminders",
+    "settings.none": "You have no event reminders.",
+    "settings.subscribed": "Your event reminders. Tap a button below to stop one.",
+    "settings.unsubscribe": "Stop: {title}",
+    "settings.unsubscribed": "The reminder is stopped.",
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"ja": JA, "en": EN}

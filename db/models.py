@@ -320,3 +320,28 @@ class Reminder(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | skipped | cancelled
     recipients: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[dt.datetime | None]
+
+
+class Attendance(Base):
+    """A member's answer for a meeting: 出席 / 欠席, and whether they have read the documents."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("event_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    response: Mapped[str | None] = mapped_column(String(10))  # attend | absent
+    documents_confirmed_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CategorySubscription(Base):
+    """A resident who wants reminders for every event of a category (通知設定)."""
+
+    __tablename__ = "category_subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(40))

@@ -99,13 +99,21 @@ def location(event: Event) -> Message:
             "latitude": event.latitude, "longitude": event.longitude}
 
 
-def reminder(event: Event, *, base_url: str, with_documents: bool) -> Message:
+def reminder(event: Event, *, base_url: str, with_documents: bool, meeting: bool = False) -> Message:
+    """A reminder; for a meeting with 出席 / 欠席 / 資料を確認しました (and the documents a week ahead)."""
     lines = [t("event.reminder", title=event.title, when=when(event))]
     if event.venue:
         lines.append(event.venue)
     if with_documents and event.documents:
         lines += ["", t("event.documents")] + [f"・{d['title']}\n{d['url']}" for d in event.documents]
-    return text("\n".join(lines), [quick_reply(postback_action(t("event.btn.detail"), "event.detail", e=event.id))])
+    if meeting:
+        lines += ["", t("meeting.ask")]
+        buttons = [quick_reply(postback_action(t(f"meeting.btn.{action}"), f"meeting.{action}",
+                                               display_text=t(f"meeting.btn.{action}"), e=event.id))
+                   for action in ("attend", "absent", "docs")]
+    else:
+        buttons = [quick_reply(postback_action(t("event.btn.detail"), "event.detail", e=event.id))]
+    return text("\n".join(lines), buttons)
 
 
 def change_notice(event: Event, *, base_url: str, what: str) -> Message:

@@ -12,7 +12,17 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.gateway import Outbox
-from db.models import Event, EventInquiry, EventSubscription, Member, Reminder, User
+from db.models import (
+    Attendance,
+    CategorySubscription,
+    Event,
+    EventInquiry,
+    EventSubscription,
+    Member,
+    Reminder,
+    Subcommittee,
+    User,
+)
 from events import messages, search
 from members import service as members
 
@@ -28,6 +38,8 @@ NAME_MATCH = 0.75
 INQUIRY_MEMORY = dt.timedelta(days=30)
 # category words (events.search.CATEGORY_WORDS) to the kinds they also mean
 CATEGORY_KINDS = {"まつり": {"festival"}, "講座": {"lecture"}, "会議": set(MEETINGS)}
+# what residents can opt into in 通知設定: a reminder for every event of the category
+OPT_IN_CATEGORIES = ("まつり", "こども", "講座", "音楽", "ものづくり")
 
 
 # --------------------------------------------------------------------------- who sees what
@@ -145,8 +157,10 @@ def audience(session: Session, event: Event) -> list[User]:
         if event.visibility == "subcommittee" and event.subcommittee_id is not None:
             query = query.where(Member.subcommittee_id == event.subcommittee_id)
     else:
-        query = select(User).join(EventSubscription, EventSubscription.user_id == User.id).where(
-            EventSubscription.event_id == event.id)
+        subscribed = select(EventSubscription.user_id).where(EventSubscription.event_id == event.id)
+        categories = [c for c in OPT_IN_CATEGORIES if _in_categories(event, {c})]
+        opted_in = select(CategorySubscription.user_id).where(CategorySubscription.category.in_(categories))
+        query = select(User).where(or_(User.id.in_(subscribed), User.id.in_(opted_in)))
     return list(session.scalars(query.where(User.is_reachable.is_(True)).distinct()))
 
 
@@ -168,13 +182,88 @@ def run_due(session: Session, *, outbox: Outbox, base_url: str, quiet_start: int
         if quiet:
             done["waiting"] += 1
             continue
-        message = messages.reminder(event, base_url=base_url, with_documents=reminder.label == "7d")
+        message = messages.reminder(event, base_url=base_url, with_documents=reminder.label == "7d",
+                                    meeting=event.kind in MEETINGS)
         recipients = audience(session, event)
         for user in recipients:
             outbox.push(session, user=user, messages=[message], source=f"reminder:{reminder.id}")
         reminder.status, reminder.sent_at, reminder.recipients = "sent", now, len(recipients)
         done["sent"] += 1
     return done
+
+
+# --------------------------------------------------------------------------- meetings: attendance
+
+
+def in_meeting_audience(event: Event, member: Member) -> bool:
+    if not member.active or event.kind not in MEETINGS:
+        return False
+    return event.visibility != "subcommittee" or event.subcommittee_id == member.subcommittee_id
+
+
+def answer_attendance(session: Session, *, event: Event, member: Member, response: str | None = None,
+                      documents_read: bool = False) -> Attendance:
+    row = session.scalars(select(Attendance).where(Attendance.event_id == event.id,
+                                                   Attendance.member_id == member.id)).one_or_none()
+    if row is None:
+        row = Attendance(event_id=event.id, member_id=member.id)
+        session.add(row)
+    if response is not None:
+        row.response = response
+    if documents_read and row.documents_confirmed_at is None:
+        row.documents_confirmed_at = clock.now()
+    row.updated_at = clock.now()
+    session.flush()
+    return row
+
+
+def attendance(session: Session, event: Event) -> dict[str, Any]:
+    """Who will attend, who is absent, who has not answered, who has read the documents."""
+    query = select(Member, Subcommittee.name).outerjoin(Subcommittee, Subcommittee.id == Member.subcommittee_id)
+    query = query.where(Member.active.is_(True))
+    if event.visibility == "subcommittee" and event.subcommittee_id is not None:
+        query = query.where(Member.subcommittee_id == event.subcommittee_id)
+    answers = {a.member_id: a for a in session.scalars(select(Attendance).where(Attendance.event_id == event.id))}
+    out: dict[str, Any] = {"event_id": event.id, "title": event.title, "attending": [], "absent": [],
+                           "no_answer": [], "documents_confirmed": []}
+    for member, subcommittee in session.execute(query.order_by(Member.id)):
+        entry = {"member_id": member.id, "name": member.name, "subcommittee": subcommittee}
+        answer = answers.get(member.id)
+        key = {"attend": "attending", "absent": "absent"}.get(answer.response if answer else None, "no_answer")
+        out[key].append(entry)
+        if answer is not None and answer.documents_confirmed_at is not None:
+            out["documents_confirmed"].append(entry)
+    return out
+
+
+# --------------------------------------------------------------------------- resident settings (通知設定)
+
+
+def categories_of(session: Session, user: User) -> set[str]:
+    return set(session.scalars(select(CategorySubscription.category).where(CategorySubscription.user_id == user.id)))
+
+
+def toggle_category(session: Session, *, user: User, category: str) -> bool:
+    """Switch the category on or off; True when it is now on."""
+    row = session.scalars(select(CategorySubscription).where(CategorySubscription.user_id == user.id,
+                                                             CategorySubscription.category == category)).first()
+    if row is not None:
+        session.delete(row)
+        return False
+    session.add(CategorySubscription(user_id=user.id, category=category))
+    return True
+
+
+def subscriptions(session: Session, user: User) -> list[Event]:
+    return list(session.scalars(select(Event).join(EventSubscription, EventSubscription.event_id == Event.id)
+                                .where(EventSubscription.user_id == user.id, Event.ends_at >= clock.now())
+                                .order_by(Event.starts_at)))
+
+
+def unsubscribe(session: Session, *, user: User, event_id: int) -> bool:
+    result = session.execute(delete(EventSubscription).where(EventSubscription.user_id == user.id,
+                                                             EventSubscription.event_id == event_id))
+    return bool(getattr(result, "rowcount", 0))
 
 
 # --------------------------------------------------------------------------- changes

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import clock
-from bot.messages import text
+from bot.messages import postback_action, quick_reply, text
 from bot.postback import InvalidPostback
 from db.models import Event
 from events import messages, service
-from handlers.router import Context, Router
+from handlers.router import Context, Router, text_is
 from members import service as members
 
 router = Router("events")
@@ -87,3 +87,90 @@ def on_remind(ctx: Context) -> None:
         ctx.reply(text(ctx.t("event.remind_ok", title=title)))
     else:
         ctx.reply(text(ctx.t("event.remind_already", title=title)))
+
+
+# -- meetings: attendance from the reminder's buttons
+
+
+def _meeting_answer(ctx: Context, response: str | None, documents_read: bool, done_key: str) -> None:
+    event = _event(ctx)
+    if event is None:
+        return
+    member = members.member_of(ctx.session, ctx.user)
+    if member is None or not service.in_meeting_audience(event, member):
+        ctx.reply(text(ctx.t("meeting.not_yours")))
+        return
+    if event.starts_at <= clock.now() and response is not None:
+        ctx.reply(text(ctx.t("meeting.started", title=event.title)))
+        return
+    service.answer_attendance(ctx.session, event=event, member=member, response=response,
+                              documents_read=documents_read)
+    ctx.reply(text(ctx.t(done_key, title=event.title)))
+
+
+@router.postback("meeting.attend")
+def on_attend(ctx: Context) -> None:
+    _meeting_answer(ctx, "attend", False, "meeting.ok.attend")
+
+
+@router.postback("meeting.absent")
+def on_absent(ctx: Context) -> None:
+    _meeting_answer(ctx, "absent", False, "meeting.ok.absent")
+
+
+@router.postback("meeting.docs")
+def on_documents_read(ctx: Context) -> None:
+    _meeting_answer(ctx, None, True, "meeting.ok.docs")
+
+
+# -- 通知設定: categories on and off, the list of reminders
+
+
+def _settings_menu(ctx: Context, note: str | None = None) -> None:
+    assert ctx.user is not None
+    on = service.categories_of(ctx.session, ctx.user)
+    items = [quick_reply(postback_action(("✓" if c in on else "") + c, "settings.toggle", k=i))
+             for i, c in enumerate(service.OPT_IN_CATEGORIES)]
+    items.append(quick_reply(postback_action(ctx.t("settings.list"), "settings.list")))
+    ctx.reply(*([text(note)] if note else []), text(ctx.t("settings.title"), items))
+
+
+@router.message(text_is("通知設定", "つうちせってい", "通知", "settings", "notifications"))
+def on_settings(ctx: Context) -> None:
+    _settings_menu(ctx)
+
+
+@router.postback("settings.toggle")
+def on_toggle_category(ctx: Context) -> None:
+    assert ctx.postback is not None and ctx.user is not None
+    try:
+        category = service.OPT_IN_CATEGORIES[ctx.postback.int("k")]
+    except (InvalidPostback, IndexError):
+        ctx.reply(text(ctx.t("stale_button")))
+        return
+    on = service.toggle_category(ctx.session, user=ctx.user, category=category)
+    ctx.session.flush()
+    _settings_menu(ctx, ctx.t("settings.on" if on else "settings.off", category=category))
+
+
+@router.postback("settings.list")
+def on_list(ctx: Context) -> None:
+    assert ctx.user is not None
+    events = service.subscriptions(ctx.session, ctx.user)[:12]
+    if not events:
+        ctx.reply(text(ctx.t("settings.none")))
+        return
+    lines = [ctx.t("settings.subscribed"), ""] + [f"・{messages.title(e, ctx.lang)} {messages.when(e)}" for e in events]
+    items = [quick_reply(postback_action(ctx.t("settings.unsubscribe", title=e.title)[:20], "event.unsubscribe",
+                                         e=e.id)) for e in events]
+    ctx.reply(text("\n".join(lines), items))
+
+
+@router.postback("event.unsubscribe")
+def on_unsubscribe(ctx: Context) -> None:
+    assert ctx.postback is not None and ctx.user is not None
+    try:
+        removed = service.unsubscribe(ctx.session, user=ctx.user, event_id=ctx.postback.int("e"))
+    except InvalidPostback:
+        removed = False
+    ctx.reply(text(ctx.t("settings.unsubscribed" if removed else "stale_button")))

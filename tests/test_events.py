@@ -260,3 +260,64 @@ def test_reminders_wait_for_the_end_of_the_quiet_hours(bot: Bot, line: FakeLine,
     bot.client.portal.call(runtime.run_reminders)
     bot.wait_idle()
     assert "まちづくり部会" in texts(town.new())
+
+
+def test_meeting_reminder_takes_attendance_until_the_meeting_starts(bot: Bot, line: FakeLine, ward: Any,
+                                                                    sessions: Any) -> None:
+    town, town_id = link_member(bot, line, "まちの委員", "まちづくり部会")
+    other, _ = link_member(bot, line, "まちの委員2", "まちづくり部会")
+    child, _ = link_member(bot, line, "子育ての委員", "子育て・健康部会")
+    for phone in (town, other, child):
+        phone.new()
+    ward.move_to(dt.datetime(2026, 10, 2, 20, 0, tzinfo=clock.JST))  # the 部会's 7-day reminder is due
+    bot.client.portal.call(bot.client.app.state.runtime.run_reminders)
+    bot.wait_idle()
+    reminder = town.new()
+    assert [a["label"] for a in actions(reminder)] == ["出席", "欠席", "資料を確認しました"]
+    assert child.new() == []  # not this 部会
+    assert "欠席で受け付けました" in texts(town.tap("欠席", reminder))
+    assert "出席で受け付けました" in texts(town.tap("出席", reminder))  # changed their mind
+    assert "資料の確認、ありがとうございます" in texts(town.tap("資料を確認しました", reminder))
+    assert "見つかりませんでした" in texts(child.tap("出席", reminder))  # a forwarded button: not their 部会
+    event_id = _event_id(sessions, "まちづくり部会")
+    listing = bot.client.get(f"/api/v1/events/{event_id}/attendance", headers=AUTH).json()
+    assert [m["name"] for m in listing["attending"]] == ["まちの委員"]
+    assert [m["name"] for m in listing["no_answer"]] == ["港 はるこ", "築港 太郎", "天保山 次郎", "まちの委員2"]
+    assert [m["name"] for m in listing["documents_confirmed"]] == ["まちの委員"]
+    ward.move_to(dt.datetime(2026, 10, 9, 19, 5, tzinfo=clock.JST))  # the meeting has begun
+    assert "もう始まっています" in texts(town.tap("欠席", reminder))
+    assert bot.client.get(f"/api/v1/events/{event_id}/attendance", headers=AUTH).json()["attending"][0][
+        "member_id"] == town_id
+
+
+def test_residents_manage_their_notifications_by_chat(bot: Bot, line: FakeLine, ward: Any, sessions: Any) -> None:
+    phone = Phone(bot, line, new_user_id())
+    menu = phone.say("通知設定")
+    assert [a["label"] for a in actions(menu)] == ["まつり", "こども", "講座", "音楽", "ものづくり", "リマインド一覧"]
+    turned_on = phone.tap("音楽", menu)
+    assert "「音楽」のイベントのお知らせを受け取ります" in texts(turned_on)
+    assert "✓音楽" in [a["label"] for a in actions(turned_on)]
+    phone.tap("リマインドする", phone.say("わんぱくまつり"))
+    listing = phone.tap("リマインド一覧", phone.say("通知設定"))
+    assert "わんぱくまつり 10月10日(土)" in texts(listing)
+    assert "リマインドを解除しました" in texts(phone.tap("解除: わんぱくまつり", listing))
+    assert "登録しているイベントはありません" in texts(phone.tap("リマインド一覧", phone.say("通知設定")))
+    phone.new()
+    # the 音楽 category brings the 音楽会's 3-day reminder (Oct 3, 14:00) without tapping リマインドする
+    ward.move_to(dt.datetime(2026, 10, 3, 14, 1, tzinfo=clock.JST))
+    bot.client.portal.call(bot.client.app.state.runtime.run_reminders)
+    bot.wait_idle()
+    assert "【お知らせ】ふれあい音楽会" in texts(phone.new())
+
+
+def test_more_than_twelve_matches_show_twelve_cards_and_say_how_many_more(bot: Bot, line: FakeLine,
+                                                                          ward: Any) -> None:
+    for day in range(14):
+        start = dt.datetime(2026, 11, 2 + day, 10, tzinfo=clock.JST)
+        response = bot.client.post("/api/v1/events", headers=AUTH, json={
+            "title": f"防災講座 第{day + 1}回", "kind": "lecture", "starts_at": start.isoformat(),
+            "ends_at": (start + dt.timedelta(hours=1)).isoformat(), "tags": ["講座"]})
+        assert response.status_code == 201
+    answer = Phone(bot, line, new_user_id()).say("来月の講座")
+    assert shown(answer) == [f"防災講座 第{n}回" for n in range(1, 13)]  # soonest first
+    assert "ほかに 2件あります" in texts(answer)
