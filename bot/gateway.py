@@ -33,7 +33,7 @@ from linebot.v3.messaging import (
     PushMessageRequest,
     ReplyMessageRequest,
 )
-from sqlalchemy import and_, exists, false, or_, select, update
+from sqlalchemy import and_, exists, false, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import clock
@@ -91,6 +91,21 @@ class Outbox:
                       source=source, order_key=f"u:{user.line_user_id}")
             for group in chunk(normalise(list(messages)))
         ]
+
+    def push_many(self, session: Session, *, pushes: Sequence[tuple[User, Sequence[Message], str]]) -> int:
+        """Many pushes (user, messages, source) in one INSERT, for a scheduler tick that queues thousands;
+        unreachable users are left out."""
+        now = clock.now()
+        rows = [
+            {"kind": "push", "user_id": user.id, "recipients": [user.line_user_id], "messages": group,
+             "retry_key": str(uuid.uuid4()), "order_key": f"u:{user.line_user_id}", "source": source,
+             "status": self.initial_status, "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for user, messages, source in pushes if user.is_reachable
+            for group in chunk(normalise(list(messages)))
+        ]
+        if rows:
+            session.execute(insert(Delivery), rows)
+        return len(rows)
 
     def multicast(
         self, session: Session, *, line_user_ids: Sequence[str], messages: Sequence[Message], source: str | None = None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.gateway import Outbox
+from bot.messages import Message
 from db.models import (
     Attendance,
     CategorySubscription,
@@ -164,31 +165,70 @@ def audience(session: Session, event: Event) -> list[User]:
     return list(session.scalars(query.where(User.is_reachable.is_(True)).distinct()))
 
 
+def audiences(session: Session, events: list[Event]) -> dict[int, list[User]]:
+    """audience() for many events at once: three queries for all public events together, however many."""
+    public = [e for e in events if e.visibility == "public" and e.kind not in MEETINGS]
+    out: dict[int, dict[int, User]] = {e.id: {} for e in public}
+    if public:
+        for event_id, user in session.execute(
+            select(EventSubscription.event_id, User).join(User, User.id == EventSubscription.user_id)
+            .where(EventSubscription.event_id.in_(list(out)), User.is_reachable.is_(True))
+        ):
+            out[event_id][user.id] = user
+        by_category: dict[str, list[User]] = {}
+        for category, user in session.execute(
+            select(CategorySubscription.category, User).join(User, User.id == CategorySubscription.user_id)
+            .where(User.is_reachable.is_(True))
+        ):
+            by_category.setdefault(category, []).append(user)
+        for event in public:
+            for category, users in by_category.items():
+                if _in_categories(event, {category}):
+                    out[event.id].update((u.id, u) for u in users)
+    result = {event_id: list(users.values()) for event_id, users in out.items()}
+    for event in events:
+        if event.id not in result:
+            result[event.id] = audience(session, event)
+    return result
+
+
 def run_due(session: Session, *, outbox: Outbox, base_url: str, quiet_start: int = 21,
             quiet_end: int = 8, limit: int = 1000) -> dict[str, int]:
     """Send due reminders exactly once: each is claimed in the transaction that queues its pushes. A reminder
     missed while the app was down is still sent if the event has not started, else skipped; at night it waits."""
     now = clock.now()
     done = {"sent": 0, "skipped": 0, "waiting": 0}
-    due = session.scalars(select(Reminder).where(Reminder.status == "pending", Reminder.due_at <= now)
-                          .order_by(Reminder.due_at).limit(limit).with_for_update(skip_locked=True)).all()
+    due = session.execute(select(Reminder.id, Reminder.event_id, Reminder.label)
+                          .where(Reminder.status == "pending", Reminder.due_at <= now)
+                          .order_by(Reminder.due_at).limit(limit).with_for_update(skip_locked=True, of=Reminder)).all()
     quiet = clock.outside_quiet_hours(now, quiet_start, quiet_end) != now
+    events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_({r.event_id for r in due})))}
+    live = [e for e in events.values() if e.status not in CANCELLED and e.starts_at > now]
+    recipients_of = audiences(session, live) if due and not quiet else {}
+    changes: list[dict[str, Any]] = []
+    pushes: list[tuple[User, list[Message], str]] = []
+    built: dict[tuple[int, bool], Message] = {}
     for reminder in due:
-        event = session.get(Event, reminder.event_id)
+        event = events.get(reminder.event_id)
         if event is None or event.status in CANCELLED or event.starts_at <= now:
-            reminder.status = "skipped"
+            changes.append({"id": reminder.id, "status": "skipped"})
             done["skipped"] += 1
             continue
         if quiet:
             done["waiting"] += 1
             continue
-        message = messages.reminder(event, base_url=base_url, with_documents=reminder.label == "7d",
-                                    meeting=event.kind in MEETINGS)
-        recipients = audience(session, event)
-        for user in recipients:
-            outbox.push(session, user=user, messages=[message], source=f"reminder:{reminder.id}")
-        reminder.status, reminder.sent_at, reminder.recipients = "sent", now, len(recipients)
+        key = (event.id, reminder.label == "7d")
+        if key not in built:
+            built[key] = messages.reminder(event, base_url=base_url, with_documents=key[1],
+                                           meeting=event.kind in MEETINGS)
+        recipients = recipients_of[event.id]
+        pushes.extend((user, [built[key]], f"reminder:{reminder.id}") for user in recipients)
+        changes.append({"id": reminder.id, "status": "sent", "sent_at": now, "recipients": len(recipients)})
         done["sent"] += 1
+    # One INSERT for the pushes and one UPDATE per batch of reminders, in the transaction that claimed them.
+    outbox.push_many(session, pushes=pushes)
+    if changes:
+        session.execute(update(Reminder), changes)
     return done
 
 
