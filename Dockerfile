@@ -17,6 +17,7 @@ COPY db ./db
 COPY members ./members
 COPY api ./api
 COPY events ./events
+COPY opinions ./opinions
 COPY main.py config.py alembic.ini ./
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 app \

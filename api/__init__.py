@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter, Depends
 
-from api import events, members, surveys
+from api import events, members, opinions, surveys
 from api.deps import require_token
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
 router.include_router(members.router)
 router.include_router(surveys.router)
 router.include_router(events.router)
+router.include_router(opinions.router)

@@ -345,3 +345,22 @@ class CategorySubscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     category: Mapped[str] = mapped_column(String(40))
+
+
+class Opinion(Base):
+    """ご意見 from a resident, or a member's 事前意見 before a meeting; staff read, mark and answer it."""
+
+    __tablename__ = "opinions"
+    __table_args__ = (Index("ix_opinions_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="opinion")  # opinion | pre_meeting
+    category: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="unread")  # unread | in_progress | answered
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from handlers import events, follow, help, registration, survey
+from handlers import events, follow, help, opinions, registration, survey
 from handlers.router import Dispatcher
 
 
 def build_dispatcher() -> Dispatcher:
-    return Dispatcher([follow.router, survey.router, registration.router, help.router, events.router,
-                       help.fallback])
+    return Dispatcher([follow.router, survey.router, opinions.router, registration.router, help.router,
+                       events.router, help.fallback])

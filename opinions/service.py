@@ -1,0 +1,54 @@
+"""Opinions: store what residents and members send; staff mark them and reply (pushed to the sender)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.gateway import Outbox
+from bot.messages import text
+from bot.texts import t
+from db.models import Event, Opinion, User
+
+CATEGORIES = ("区政情報", "まちの魅力", "その他")
+STATUSES = {"unread": "未読", "in_progress": "対応中", "answered": "回答済"}
+TEXT_LIMIT = 2000
+
+
+def record(session: Session, *, user: User, category: str, body: str, name: str | None = None,
+           event: Event | None = None) -> Opinion:
+    opinion = Opinion(user_id=user.id, kind="pre_meeting" if event else "opinion", category=category,
+                      event_id=event.id if event else None, text=body[:TEXT_LIMIT], name=(name or None))
+    session.add(opinion)
+    session.flush()
+    return opinion
+
+
+def reply(session: Session, *, opinion: Opinion, body: str, outbox: Outbox) -> bool:
+    """Push staff's answer to the sender (if they can still be reached) and mark the opinion answered."""
+    user = session.get(User, opinion.user_id) if opinion.user_id else None
+    sent = False
+    if user is not None and user.is_reachable:
+        message = text(t("opinion.reply", user.language, original=opinion.text[:100], reply=body))
+        sent = bool(outbox.push(session, user=user, messages=[message], source=f"opinion:{opinion.id}"))
+    opinion.reply_text, opinion.replied_at, opinion.status = body, clock.now(), "answered"
+    return sent
+
+
+def export_csv(session: Session) -> bytes:
+    """Every opinion as CSV, UTF-8 with a BOM so Excel reads Japanese."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["番号", "種類", "分野", "会議", "お名前", "ご意見", "状態", "受付日時", "回答", "回答日時"])
+    rows = session.execute(select(Opinion, Event.title).outerjoin(Event, Event.id == Opinion.event_id)
+                           .order_by(Opinion.id))
+    for opinion, event_title in rows:
+        writer.writerow([opinion.id, "事前意見" if opinion.kind == "pre_meeting" else "ご意見", opinion.category,
+                         event_title or "", opinion.name or "", opinion.text, STATUSES[opinion.status],
+                         clock.format_jst(opinion.created_at), opinion.reply_text or "",
+                         clock.format_jst(opinion.replied_at) if opinion.replied_at else ""])
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")

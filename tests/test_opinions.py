@@ -1,0 +1,71 @@
+"""ご意見 by chat, 事前意見 from members, and staff answering them (pushed back to the sender in LINE)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from db import demo
+from db.base import transaction
+from tests.conftest import ADMIN, Bot, new_user_id
+from tests.fakeline.server import FakeLine
+from tests.phone import Phone, actions, texts
+from tests.test_surveys import link_member
+
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+
+
+def test_a_resident_sends_an_opinion_and_staff_answer_it_in_line(bot: Bot, line: FakeLine) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.follow()
+    start = phone.tap("ご意見")  # the greeting's quick reply
+    assert [a["label"] for a in actions(start)] == ["区政情報", "まちの魅力", "その他", "やめる"]
+    assert "入力して" in texts(phone.tap("まちの魅力", start))
+    assert "文字で入力してください" in texts(phone.sticker())
+    ask_name = phone.say("天保山の夜景をもっと発信してほしいです。みなりんのグッズもほしい！")
+    assert "お名前" in texts(ask_name)
+    assert "受け付けました" in texts(phone.tap("名前なしで送る", ask_name))
+    assert "わかりませんでした" in texts(phone.say("こんにちは"))  # the conversation is over
+
+    (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH, params={"status": "unread"}).json()
+    assert opinion["category"] == "まちの魅力" and opinion["name"] is None and "夜景" in opinion["text"]
+    marked = bot.client.patch(f"/api/v1/opinions/{opinion['id']}", headers=AUTH, json={"status": "in_progress"})
+    assert marked.json()["status"] == "in_progress"
+    answered = bot.client.post(f"/api/v1/opinions/{opinion['id']}/reply", headers=AUTH,
+                               json={"text": "ありがとうございます。広報みなとで紹介します。"})
+    assert answered.json()["status"] == "answered" and answered.json()["pushed"] is True
+    bot.wait_idle()
+    pushed = phone.new()
+    assert "【区役所からのお返事】" in texts(pushed) and "広報みなとで紹介します" in texts(pushed)
+    data = bot.client.get("/api/v1/opinions.csv", headers=AUTH).content
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:6] == ["番号", "種類", "分野", "会議", "お名前", "ご意見"] and rows[1][6] == "回答済"
+
+
+def test_an_opinion_can_be_cancelled_and_names_are_kept_when_given(bot: Bot, line: FakeLine) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.tap("区政情報", phone.say("ご意見"))
+    assert "やめました" in texts(phone.say("やめる"))
+    assert bot.client.get("/api/v1/opinions", headers=AUTH).json() == []
+    phone.tap("その他", phone.say("ご意見"))
+    phone.say("ベンチを増やしてください")
+    phone.say("港 太郎")
+    (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()
+    assert opinion["name"] == "港 太郎" and opinion["category"] == "その他"
+
+
+def test_members_send_pre_meeting_opinions(bot: Bot, line: FakeLine, sessions: Any) -> None:
+    with transaction(sessions) as session:
+        demo.load(session)
+    member, _ = link_member(bot, line, "まちの委員", "まちづくり部会")
+    choose = member.say("事前意見")
+    labels = [a["label"] for a in actions(choose)]
+    assert labels == ["まちづくり部会", "区政会議 全体会議", "やめる"]
+    member.tap("まちづくり部会", choose)
+    assert "受け付けました" in texts(member.say("資料の3ページについて、区の考えを聞きたいです。"))
+    (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()
+    assert opinion["kind"] == "pre_meeting" and opinion["name"] == "まちの委員" and opinion["event_id"]
+    resident = Phone(bot, line, new_user_id())
+    assert "委員の方が送るもの" in texts(resident.say("事前意見"))
