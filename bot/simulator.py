@@ -24,12 +24,6 @@ from db.models import Delivery, InboxEvent, User
 router = APIRouter(prefix="/simulator", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
-PRESET_USERS = [
-    {"name": "住民 山田さん", "key": "resident-yamada"},
-    {"name": "住民 Emma (English)", "key": "resident-emma"},
-]
-
-
 def sim_user_id(key: str) -> str:
     """A stable, valid-looking LINE user ID for a simulator user."""
     return "U" + hashlib.sha256(f"simulator:{key}".encode()).hexdigest()[:32]

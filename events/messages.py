@@ -129,7 +129,7 @@ def ics(events: list[Event], base_url: str) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//Minato ward council bot//JA")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", "港区のイベント")
+    calendar.add("x-wr-calname", t("event.calendar_name"))
     for event in events:
         item = IcsEvent()
         item.add("uid", f"event-{event.id}@{base_url.split('//')[-1].split('/')[0]}")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.common import with_menu
+from bot.messages import message_action, quick_reply, text
+from handlers.common import main_menu, with_menu
 from handlers.router import Context, Router, message_type, text_is
 
 router = Router("help")
@@ -10,7 +11,26 @@ router = Router("help")
 
 @router.message(text_is("ヘルプ", "へるぷ", "help", "?", "？", "使い方", "つかいかた", "メニュー"))
 def on_help(ctx: Context) -> None:
-    ctx.reply(with_menu(ctx, ctx.t("help")))
+    menu = [*main_menu(ctx), quick_reply(message_action(ctx.t("language.switch")))]
+    ctx.reply(text(ctx.t("help"), menu))
+
+
+@router.message(text_is("English", "英語", "えいご", "in english"))
+def on_english(ctx: Context) -> None:
+    _set_language(ctx, "en")
+
+
+@router.message(text_is("日本語", "にほんご", "Japanese", "nihongo"))
+def on_japanese(ctx: Context) -> None:
+    _set_language(ctx, "ja")
+
+
+def _set_language(ctx: Context, lang: str) -> None:
+    """The user's choice wins over the LINE profile's language from now on."""
+    if ctx.user is None:
+        return
+    ctx.user.language = lang
+    ctx.reply(with_menu(ctx, ctx.t("language.set")))
 
 
 @router.message(message_type("sticker"))

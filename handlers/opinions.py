@@ -138,5 +138,5 @@ def on_pre_meeting_text(ctx: Context) -> None:
     if member is None or event is None:
         ctx.reply(text(ctx.t("stale_button")))
         return
-    service.record(ctx.session, user=ctx.user, category="事前意見", body=body, name=member.name, event=event)
+    service.record(ctx.session, user=ctx.user, category=service.PRE_MEETING, body=body, name=member.name, event=event)
     ctx.reply(text(ctx.t("opinion.pre_meeting.thanks")))

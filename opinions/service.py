@@ -15,6 +15,7 @@ from bot.texts import t
 from db.models import Event, Opinion, User
 
 CATEGORIES = ("区政情報", "まちの魅力", "その他")
+PRE_MEETING = "事前意見"  # the category of a member's opinion on a meeting
 STATUSES = {"unread": "未読", "in_progress": "対応中", "answered": "回答済"}
 TEXT_LIMIT = 2000
 
