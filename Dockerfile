@@ -18,6 +18,7 @@ COPY members ./members
 COPY api ./api
 COPY events ./events
 COPY opinions ./opinions
+COPY richmenu ./richmenu
 COPY main.py config.py alembic.ini ./
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 app \

@@ -92,6 +92,31 @@ def _cmd_worker(settings: Settings) -> None:
     asyncio.run(run())
 
 
+def _cmd_richmenu(settings: Settings, action: str) -> int:
+    from pathlib import Path
+
+    from richmenu import deploy
+
+    if action == "preview":
+        for path in deploy.preview(Path("var")):
+            print(f"wrote {path}")
+        return 0
+    if not settings.line_enabled:
+        print("LINE_CHANNEL_ACCESS_TOKEN is not set: nothing to deploy to (try `richmenu preview`)", file=sys.stderr)
+        return 2
+
+    async def run() -> dict[str, object]:
+        runtime = Runtime(settings)
+        await runtime.gateway.start()
+        try:
+            return await deploy.deploy(runtime.gateway, runtime.sessions)
+        finally:
+            await runtime.gateway.close()
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description="港区 区政会議 LINE bot")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     sub.add_parser("worker", help="run only the background work (inbox, deliveries, scheduler)")
+    menu = sub.add_parser("richmenu", help="the rich menus: deploy them to LINE, or preview their images")
+    menu.add_argument("action", choices=["deploy", "preview"])
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo", help="load demo data (idempotent)")
     args = parser.parse_args(argv)
@@ -115,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         _cmd_serve(settings, args.host, args.port)
     elif args.command == "worker":
         _cmd_worker(settings)
+    elif args.command == "richmenu":
+        return _cmd_richmenu(settings, args.action)
     return 0
 
 

@@ -27,11 +27,14 @@ from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
     AsyncMessagingApi,
+    AsyncMessagingApiBlob,
     BroadcastRequest,
     Configuration,
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
+    RichMenuBulkLinkRequest,
+    RichMenuRequest,
 )
 from sqlalchemy import and_, exists, false, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -48,6 +51,7 @@ MULTICAST_LIMIT = 500
 REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)  # LINE keeps a token about a minute; leave a margin
 LEASE = dt.timedelta(seconds=60)
 MONTHLY_LIMIT_FLAG = "line_monthly_limit"
+RICH_MENU_FLAG = "rich_menus"  # {"resident": richMenuId, "member": richMenuId}, written by `richmenu deploy`
 UNFINISHED = ("pending", "sending")
 
 
@@ -106,6 +110,11 @@ class Outbox:
         if rows:
             session.execute(insert(Delivery), rows)
         return len(rows)
+
+    def switch_menu(self, session: Session, *, user: User, menu: str | None) -> Delivery:
+        """Show the user the named rich menu (a linked member's), or the default one again (menu=None)."""
+        return self._add(session, kind="richmenu", user=user, recipients=[user.line_user_id],
+                         messages=[{"menu": menu}], source="richmenu", order_key=f"u:{user.line_user_id}")
 
     def multicast(
         self, session: Session, *, line_user_ids: Sequence[str], messages: Sequence[Message], source: str | None = None
@@ -214,11 +223,13 @@ class LineGateway:
         self.outbox = Outbox(line_enabled=settings.line_enabled)
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
+        self._blob: AsyncMessagingApiBlob | None = None
         self._limits = {
             "reply": RateLimiter(settings.push_requests_per_second),
             "push": RateLimiter(settings.push_requests_per_second),
             "multicast": RateLimiter(settings.multicast_requests_per_second),
             "broadcast": RateLimiter(1.0),
+            "richmenu": RateLimiter(settings.push_requests_per_second),
         }
         self._wake = asyncio.Event()
         self._timeout = aiohttp.ClientTimeout(total=settings.line_request_timeout_seconds)
@@ -232,6 +243,7 @@ class LineGateway:
             configuration.connection_pool_maxsize = self.settings.sender_concurrency * 2
             self._client = AsyncApiClient(configuration)
             self._api = AsyncMessagingApi(self._client)
+            self._blob = AsyncMessagingApiBlob(self._client)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -321,7 +333,8 @@ class LineGateway:
         with transaction(self.sessions) as session:
             if monthly_limit_until(session) is not None:
                 # Pushes wait for next month, set aside so they do not hold up the free replies behind them.
-                session.execute(update(Delivery).where(Delivery.status == "pending", Delivery.kind != "reply")
+                session.execute(update(Delivery).where(Delivery.status == "pending",
+                                                       Delivery.kind.in_(("push", "multicast", "broadcast")))
                                 .values(status="held"))
                 held_due = false()
             else:
@@ -390,6 +403,18 @@ class LineGateway:
                     MulticastRequest.from_dict({"to": row.recipients, "messages": row.messages}),
                     x_line_retry_key=row.retry_key, _request_timeout=self._timeout,
                 )
+            elif kind == "richmenu":
+                menu = row.messages[0].get("menu")
+                menu_id = await asyncio.to_thread(self._rich_menu_id, menu) if menu else None
+                if menu and menu_id is None:  # nothing to switch to yet; the deploy links members itself
+                    return Outcome("skipped", error="rich menus are not deployed (python main.py richmenu deploy)",
+                                   via=kind)
+                if menu_id:
+                    response = await self._api.link_rich_menu_id_to_user_with_http_info(
+                        row.recipients[0], menu_id, _request_timeout=self._timeout)
+                else:
+                    response = await self._api.unlink_rich_menu_id_from_user_with_http_info(
+                        row.recipients[0], _request_timeout=self._timeout)
             else:
                 response = await self._api.broadcast_with_http_info(
                     BroadcastRequest.from_dict({"messages": row.messages}),
@@ -403,6 +428,41 @@ class LineGateway:
             log.debug("LINE %s took %.1f ms", kind, (time.perf_counter() - started) * 1000)
         headers = response.headers or {}
         return Outcome("sent", http_status=response.status_code, request_id=headers.get("x-line-request-id"), via=kind)
+
+    def _rich_menu_id(self, menu: str) -> str | None:
+        with self.sessions() as session:
+            flag = session.get(SystemFlag, RICH_MENU_FLAG)
+            return flag.value.get(menu) if flag is not None else None
+
+    # -- rich menus (used by `python main.py richmenu deploy`)
+    async def rich_menus(self) -> list[dict[str, Any]]:
+        assert self._api is not None
+        listing = await self._api.get_rich_menu_list(_request_timeout=self._timeout)
+        return [{"richMenuId": m.rich_menu_id, "name": m.name} for m in listing.richmenus]
+
+    async def create_rich_menu(self, body: dict[str, Any], image: bytes) -> str:
+        assert self._api is not None and self._blob is not None
+        await self._limits["richmenu"].acquire()
+        created = await self._api.create_rich_menu(RichMenuRequest.from_dict(body), _request_timeout=self._timeout)
+        # the SDK does not set the image's content type itself (it would send the bytes as JSON)
+        await self._blob.set_rich_menu_image(created.rich_menu_id, image, _headers={"Content-Type": "image/png"},
+                                             _request_timeout=self._timeout)
+        return str(created.rich_menu_id)
+
+    async def delete_rich_menu(self, rich_menu_id: str) -> None:
+        assert self._api is not None
+        await self._api.delete_rich_menu(rich_menu_id, _request_timeout=self._timeout)
+
+    async def set_default_rich_menu(self, rich_menu_id: str) -> None:
+        assert self._api is not None
+        await self._api.set_default_rich_menu(rich_menu_id, _request_timeout=self._timeout)
+
+    async def link_rich_menu(self, rich_menu_id: str, line_user_ids: list[str]) -> None:
+        """Link many users at once (LINE takes 500 per request)."""
+        assert self._api is not None
+        for start in range(0, len(line_user_ids), 500):
+            await self._api.link_rich_menu_id_to_users(RichMenuBulkLinkRequest(
+                rich_menu_id=rich_menu_id, user_ids=line_user_ids[start:start + 500]), _request_timeout=self._timeout)
 
     @staticmethod
     def _classify(row: Delivery, kind: str, exc: ApiException) -> Outcome:
@@ -443,6 +503,8 @@ class LineGateway:
             if outcome.status == "sent":
                 current.status, current.sent_at, current.line_request_id = "sent", now, outcome.request_id
                 current.last_error = None
+            elif outcome.status == "skipped":
+                current.status, current.last_error = "skipped", outcome.error
             elif outcome.status == "to_push":
                 current.status, current.reply_token, current.next_attempt_at = "pending", None, now
                 current.last_error = outcome.error

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -106,6 +106,32 @@ async def send_event(request: Request, body: SimulatedEvent) -> dict[str, Any]:
     return {"status": response.status_code, "webhookEventId": event["webhookEventId"]}
 
 
+@router.get("/api/richmenu")
+async def rich_menu(request: Request, user_id: str) -> dict[str, Any]:
+    """The menu this user sees on LINE: the members' menu once linked, else the residents'."""
+    runtime = _development_only(request)
+    from members import service as members
+    from richmenu.menus import HEIGHT, WIDTH, request_body
+
+    def kind() -> str:
+        with runtime.sessions() as session:
+            user = session.scalars(select(User).where(User.line_user_id == user_id)).one_or_none()
+            return "member" if members.member_of(session, user) is not None else "resident"
+
+    menu = await run_in_threadpool(kind)
+    body = request_body(menu, menu)
+    return {"kind": menu, "image": f"/simulator/richmenu/{menu}.png", "width": WIDTH, "height": HEIGHT,
+            "chatBarText": body["chatBarText"], "areas": body["areas"]}
+
+
+@router.get("/richmenu/{kind}.png")
+async def rich_menu_image(request: Request, kind: Literal["resident", "member"]) -> Response:
+    _development_only(request)
+    from richmenu import images
+
+    return Response(await run_in_threadpool(images.render, kind), media_type="image/png")
+
+
 @router.get("/api/messages")
 async def conversation(request: Request, user_id: str) -> list[dict[str, Any]]:
     """What the user sent (the inbox) and what the bot answered (the outbox), oldest first."""
@@ -122,7 +148,8 @@ async def conversation(request: Request, user_id: str) -> list[dict[str, Any]]:
                               "event": row.payload, "status": row.status})
             if user is not None:
                 for delivery in session.scalars(
-                    select(Delivery).where(Delivery.user_id == user.id).order_by(Delivery.id.desc()).limit(100)
+                    select(Delivery).where(Delivery.user_id == user.id, Delivery.kind != "richmenu")
+                    .order_by(Delivery.id.desc()).limit(100)
                 ):
                     items.append({"from": "bot", "at": delivery.created_at.isoformat(),
                                   "messages": delivery.messages, "status": delivery.status})

@@ -20,6 +20,9 @@ def on_link_code(ctx: Context) -> None:
     assert code is not None
     result = members.link(ctx.session, user=ctx.user, code=code)
     if result.status == "linked" and result.member is not None:
+        ctx.outbox.switch_menu(ctx.session, user=ctx.user, menu="member")
+        if result.previous_user is not None:
+            ctx.outbox.switch_menu(ctx.session, user=result.previous_user, menu=None)
         ctx.reply(text(ctx.t("link.ok", name=result.member.name)))
     else:
         ctx.reply(text(ctx.t(f"link.{result.status}")))

@@ -78,6 +78,7 @@ def looks_like_code(text: str) -> str | None:
 class LinkResult:
     status: str  # linked | already | invalid | expired | used | locked
     member: Member | None = None
+    previous_user: User | None = None  # the LINE account the member used before (relinked to a new phone)
 
 
 def is_locked(session: Session, *, line_user_id: str) -> bool:
@@ -101,13 +102,14 @@ def link(session: Session, *, user: User, code: str) -> LinkResult:
     if member is None or not member.active:
         return LinkResult("invalid")
     row.used_at = now
+    previous = session.get(User, member.user_id) if member.user_id and member.user_id != user.id else None
     # One LINE account is one member: a user who was someone else's account is moved over.
     session.execute(update(Member).where(Member.user_id == user.id, Member.id != member.id)
                     .values(user_id=None, linked_at=None))
     session.flush()
     member.user_id, member.linked_at = user.id, now
     session.flush()
-    return LinkResult("linked", member)
+    return LinkResult("linked", member, previous)
 
 
 def unlink(session: Session, *, member: Member) -> None:

@@ -46,3 +46,20 @@ def test_a_member_answers_the_demo_survey_in_the_simulator(database_url: str, se
         screenshot(page, "simulator-survey")
         page.click("#quick button:has-text('中断')")
         page.wait_for_selector("text=中断しました", timeout=10_000)
+
+
+def test_the_rich_menu_under_the_chat_works(database_url: str, sessions: Any) -> None:
+    with transaction(sessions) as session:
+        demo.load(session)
+    app = create_app(make_settings(database_url, None))
+    with serve(app) as base, browser_page() as page:
+        page.goto(base + "/simulator")
+        page.wait_for_selector("#user option", state="attached")
+        page.select_option("#user", label="山田 花子")
+        page.click("#menubar")
+        page.wait_for_selector("#richmenu img")
+        page.click("#richmenu button[aria-label='イベント']")
+        page.wait_for_selector(".card >> text=みなとピクニック", timeout=10_000)
+        screenshot(page, "simulator-richmenu")
+        page.select_option("#user", label="港 はるこ（委員）")
+        page.wait_for_selector("#richmenu button[aria-label='アンケート']")

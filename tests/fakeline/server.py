@@ -88,6 +88,19 @@ def limit_errors(path: str, body: Any) -> list[str]:
     return errors
 
 
+def image_info(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    """Size and dimensions of an uploaded rich menu image, and what LINE would refuse about it."""
+    info: dict[str, Any] = {"bytes": len(raw)}
+    if raw[:8] != b"\x89PNG\r\n\x1a\n":
+        return info, "not a PNG image"
+    info["width"], info["height"] = int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+    if len(raw) > 1024 * 1024:
+        return info, "image over 1 MB"
+    if info["width"] != 2500 or info["height"] not in (1686, 843):
+        return info, f"image is {info['width']}x{info['height']}, not 2500x1686 or 2500x843"
+    return info, None
+
+
 def _postback_data(node: Any) -> list[str]:
     found = []
     if isinstance(node, dict):
@@ -113,6 +126,11 @@ class FakeLine:
         self.used_reply_tokens: set[str] = set()
         self.monthly_limit = False
         self.quota = 1000
+        self.rich_menus: dict[str, dict[str, Any]] = {}
+        self.rich_menu_images: dict[str, dict[str, Any]] = {}
+        self.rich_menu_links: dict[str, str] = {}
+        self.default_rich_menu: str | None = None
+        self.rich_menu_changes: list[float] = []  # create/delete times, for LINE's 100 per hour
         self.lock = threading.Lock()
         self.port = 0
         self._server: uvicorn.Server | None = None
@@ -129,6 +147,11 @@ class FakeLine:
             self.used_reply_tokens.clear()
             self.monthly_limit = False
             self.quota = 1000
+            self.rich_menus.clear()
+            self.rich_menu_images.clear()
+            self.rich_menu_links.clear()
+            self.default_rich_menu = None
+            self.rich_menu_changes.clear()
 
     def fail(self, path: str = "", status: int = 500, times: int = 1, body: dict[str, Any] | None = None,
              hang: float = 0.0, accept_first: bool = False) -> None:
@@ -170,6 +193,12 @@ class FakeLine:
         raw = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         body: Any = None
+        if headers.get("content-type", "").startswith("image/"):
+            body, problem = image_info(raw)
+            if problem:
+                return self._record(request, headers, body, 400, JSONResponse({"message": problem}, 400),
+                                    violation=f"{path}: {problem}")
+            raw = b""
         if raw:
             try:
                 body = json.loads(raw)
@@ -245,12 +274,60 @@ class FakeLine:
             if not profile:  # set profiles[user_id] = {} for a user LINE does not know
                 return JSONResponse({"message": "Not found"}, 404)
             return JSONResponse({"userId": user_id, **profile})
+        if path.startswith(("/v2/bot/richmenu", "/v2/bot/user/")):
+            return self._rich_menu(method, path, body)
         if path == "/v2/bot/message/quota":
             return JSONResponse({"type": "limited", "value": self.quota})
         if path == "/v2/bot/message/quota/consumption":
             used = sum(len(r.body.get("to", [])) if r.path.endswith("multicast") else 1
                        for r in self.sent() if r.path.endswith(("/push", "/multicast")))
             return JSONResponse({"totalUsage": used})
+        return JSONResponse({"message": f"the fake LINE server does not implement {method} {path}"}, 404)
+
+    def _rich_menu(self, method: str, path: str, body: Any) -> Response:
+        parts = path.split("/")
+        with self.lock:
+            creating = method == "POST" and path == "/v2/bot/richmenu"
+            if creating or (method == "DELETE" and parts[3] == "richmenu" and len(parts) == 5):
+                now = time.monotonic()
+                self.rich_menu_changes = [t for t in self.rich_menu_changes if now - t < 3600]
+                if len(self.rich_menu_changes) >= 100:
+                    return JSONResponse({"message": "Too many requests"}, 429)
+                self.rich_menu_changes.append(now)
+            if method == "POST" and path == "/v2/bot/richmenu":
+                rich_menu_id = f"richmenu-{uuid.uuid4().hex}"
+                self.rich_menus[rich_menu_id] = body
+                return JSONResponse({"richMenuId": rich_menu_id})
+            if method == "GET" and path == "/v2/bot/richmenu/list":
+                return JSONResponse({"richmenus": [{"richMenuId": k, **v} for k, v in self.rich_menus.items()]})
+            if method == "POST" and path == "/v2/bot/richmenu/bulk/link":
+                if body["richMenuId"] not in self.rich_menus:
+                    return JSONResponse({"message": "rich menu not found"}, 400)
+                for user_id in body["userIds"]:
+                    self.rich_menu_links[user_id] = body["richMenuId"]
+                return JSONResponse({}, 202)
+            if method == "POST" and path.endswith("/content"):
+                if parts[4] not in self.rich_menus:
+                    return JSONResponse({"message": "rich menu not found"}, 404)
+                self.rich_menu_images[parts[4]] = body
+                return JSONResponse({})
+            if method == "DELETE" and parts[3] == "richmenu":
+                if self.rich_menus.pop(parts[4], None) is None:
+                    return JSONResponse({"message": "rich menu not found"}, 404)
+                return JSONResponse({})
+            if method == "POST" and path.startswith("/v2/bot/user/all/richmenu/"):
+                if parts[6] not in self.rich_menus or parts[6] not in self.rich_menu_images:
+                    return JSONResponse({"message": "rich menu without an image"}, 400)
+                self.default_rich_menu = parts[6]
+                return JSONResponse({})
+            if method == "POST" and parts[3] == "user" and len(parts) == 7:
+                if parts[6] not in self.rich_menus:
+                    return JSONResponse({"message": "rich menu not found"}, 400)
+                self.rich_menu_links[parts[4]] = parts[6]
+                return JSONResponse({})
+            if method == "DELETE" and parts[3] == "user" and parts[5] == "richmenu":
+                self.rich_menu_links.pop(parts[4], None)
+                return JSONResponse({})
         return JSONResponse({"message": f"the fake LINE server does not implement {method} {path}"}, 404)
 
     def _record(self, request: Request, headers: dict[str, str], body: Any, status: int, response: Response,
