@@ -321,3 +321,22 @@ def test_more_than_twelve_matches_show_twelve_cards_and_say_how_many_more(bot: B
     answer = Phone(bot, line, new_user_id()).say("来月の講座")
     assert shown(answer) == [f"防災講座 第{n}回" for n in range(1, 13)]  # soonest first
     assert "ほかに 2件あります" in texts(answer)
+
+
+def test_english_readers_see_english_titles_and_descriptions(bot: Bot, line: FakeLine, ward: Any,
+                                                             sessions: Any) -> None:
+    event_id = _event_id(sessions, "港区民まつり")
+    bot.client.patch(f"/api/v1/events/{event_id}", headers=AUTH, json={"title_en": "Minato Ward Festival"})
+    with transaction(sessions) as session:
+        session.get(Event, event_id).description_en = "The ward's big autumn festival in Yahataya Park."
+    user_id = new_user_id()
+    line.profiles[user_id] = {"displayName": "Emma", "language": "en"}
+    phone = Phone(bot, line, user_id)
+    phone.follow()
+    answer = phone.say("events this month")
+    assert "Minato Ward Festival" in shown(answer) and "わんぱくまつり" in shown(answer)  # falls back to Japanese
+    assert [a["label"] for a in actions(answer)][:4] == ["Details", "Map", "Add to calendar", "Remind me"]
+    card = [b for m in answer if m["type"] == "flex" for b in m["contents"]["contents"]
+            if b["body"]["contents"][0]["text"] == "Minato Ward Festival"]
+    assert "big autumn festival" in texts(phone.tap("Details", card))
+    assert "We will remind you" in texts(phone.tap("Remind me", card))
