@@ -129,13 +129,13 @@ class Outbox:
                                       source=source, order_key=f"m:{uuid.uuid4()}"))
         return rows
 
-    def broadcast(self, session: Session, *, messages: Sequence[Message], source: str | None = None) -> list[Delivery]:
-        """Every friend of the bot (LINE's broadcast endpoint)."""
+    def broadcast(
+        self, session: Session, *, messages: Sequence[Message], source: str | None = None
+    ) -> list[Delivery]:
+        """Every friend of the bot, through LINE's broadcast endpoint (one request, whatever the number)."""
         key = f"b:{uuid.uuid4()}"
-        return [
-            self._add(session, kind="broadcast", user=None, recipients=[], messages=group, source=source, order_key=key)
-            for group in chunk(normalise(list(messages)))
-        ]
+        return [self._add(session, kind="broadcast", user=None, recipients=[], messages=group, source=source,
+                          order_key=key) for group in chunk(normalise(list(messages)))]
 
     def _add(self, session: Session, *, kind: str, user: User | None, recipients: list[str], messages: list[Message],
              source: str | None, order_key: str, reply_token: str | None = None,
@@ -287,16 +287,6 @@ class LineGateway:
             log.warning("profile fetch failed for a user: %s", getattr(exc, "status", type(exc).__name__))
             return None
         return {"displayName": profile.display_name, "language": profile.language, "pictureUrl": profile.picture_url}
-
-    async def get_quota(self) -> dict[str, Any] | None:
-        """LINE's monthly message quota and what has been used, or None without LINE."""
-        if self._api is None:
-            return None
-        quota = await self._api.get_message_quota(_request_timeout=self._timeout)
-        used = await self._api.get_message_quota_consumption(_request_timeout=self._timeout)
-        limit = quota.value if quota.type == "limited" else None
-        return {"type": quota.type, "limit": limit, "used": used.total_usage,
-                "left": None if limit is None else max(limit - used.total_usage, 0)}
 
     # -- sending
     async def send_due(self, limit: int = 200) -> int:

@@ -119,11 +119,3 @@ class Runtime:
         if done["sent"] or done["skipped"]:
             log.info("event reminders: %s", done)
             self.gateway.wake()
-
-    async def drain(self, rounds: int = 50) -> None:
-        """Process every due event and send every due delivery now (used by tests and the CLI)."""
-        for _ in range(rounds):
-            worked = await self.processor.process_due()
-            worked += await self.gateway.send_due()
-            if not worked:
-                return

@@ -30,6 +30,3 @@ class Scheduler:
     @property
     def running(self) -> bool:
         return bool(self._scheduler.running)
-
-    def job_names(self) -> list[str]:
-        return [job.id for job in self._scheduler.get_jobs()]

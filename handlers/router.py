@@ -35,7 +35,6 @@ class Context:
     outbox: Outbox
     settings: Any
     profile: dict[str, Any] | None = None
-    replied: list[Message] = field(default_factory=list)
     memo: dict[str, Any] = field(default_factory=dict)  # what a filter worked out, for its handler
     _postback: postback.Postback | None = None
     _postback_error: bool = False
@@ -62,18 +61,13 @@ class Context:
 
     @property
     def postback(self) -> postback.Postback | None:
-        """The decoded postback, or None when there is none or it is not ours (see postback_invalid)."""
+        """The decoded postback, or None when there is none or it is not ours."""
         if self._postback is None and not self._postback_error and self.type == "postback":
             try:
                 self._postback = postback.decode((self.event.get("postback") or {}).get("data"))
             except postback.InvalidPostback:
                 self._postback_error = True
         return self._postback
-
-    @property
-    def postback_invalid(self) -> bool:
-        self.postback  # noqa: B018  (decodes once)
-        return self._postback_error
 
     @property
     def now(self) -> dt.datetime:
@@ -90,7 +84,6 @@ class Context:
         """Answer the user who sent this event: by reply while its token is fresh, by push after that."""
         if self.user is None or not messages:
             return
-        self.replied.extend(messages)
         self.outbox.reply(
             self.session, user=self.user, messages=list(messages), reply_token=self.event.get("replyToken"),
             received_at=self.received_at, source=f"event:{self.event.get('webhookEventId', '')}",

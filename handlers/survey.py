@@ -197,30 +197,30 @@ def on_survey_word(ctx: Context) -> None:
 # -- answering with buttons
 
 
-@router.postback("survey.answer")
-def on_answer(ctx: Context) -> None:
+def _chosen(ctx: Context, kind: str) -> tuple[Scene, Question, str] | None:
+    """The scene, the current question and the choice a button names, when the button fits the question."""
     found = _on_current(ctx)
     if found is None:
-        return
+        return None
     scene, question, pb = found
-    choice = _choice(question, pb) if question.kind == "single" else None
+    choice = _choice(question, pb) if question.kind == kind else None
     if choice is None:
         scene.ask(note=ctx.t("survey.stale"))
-        return
-    scene.answer(question, choice)
+        return None
+    return scene, question, choice
+
+
+@router.postback("survey.answer")
+def on_answer(ctx: Context) -> None:
+    if (chosen := _chosen(ctx, "single")) is not None:
+        scene, question, choice = chosen
+        scene.answer(question, choice)
 
 
 @router.postback("survey.toggle")
 def on_toggle(ctx: Context) -> None:
-    found = _on_current(ctx)
-    if found is None:
-        return
-    scene, question, pb = found
-    choice = _choice(question, pb) if question.kind == "multiple" else None
-    if choice is None:
-        scene.ask(note=ctx.t("survey.stale"))
-        return
-    _toggle(scene, question, choice)
+    if (chosen := _chosen(ctx, "multiple")) is not None:
+        _toggle(*chosen)
 
 
 def _toggle(scene: Scene, question: Question, choice: str) -> None:

@@ -179,3 +179,15 @@ def test_every_delivery_is_a_row_with_its_outcome(bot: Bot, line: Any) -> None:
     (row,) = deliveries(bot)
     assert row.kind == "reply" and row.status == "sent" and row.attempts == 1 and row.line_request_id
     assert row.messages[0]["text"].startswith("このアカウントでできること")
+
+
+def test_broadcast_goes_to_lines_broadcast_endpoint_with_a_retry_key(bot: Bot, line: Any) -> None:
+    runtime = bot.client.app.state.runtime
+    line.fail("/message/broadcast", status=500)
+    with transaction(bot.sessions) as session:
+        runtime.gateway.outbox.broadcast(session, messages=[{"type": "text", "text": "防災のお知らせ"}])
+    runtime.gateway.wake()
+    bot.wait_idle()
+    attempts = [r for r in line.requests if r.path.endswith("/broadcast")]
+    assert [r.status for r in attempts] == [500, 200] and len({r.retry_key for r in attempts}) == 1
+    assert attempts[-1].body["messages"] == [{"type": "text", "text": "防災のお知らせ"}]
