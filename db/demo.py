@@ -84,8 +84,11 @@ def load(session: Session, outbox: Outbox | None = None) -> dict[str, int]:
                 member.user_id, member.linked_at = member_user.id, clock.now()
             added["members"] += 1
 
-    if session.scalars(select(Survey).where(Survey.title == DEMO_SURVEY_TITLE)).first() is None:
-        closes = dt.datetime.combine(clock.today_jst() + dt.timedelta(days=14), dt.time(17), clock.JST)
+    closes = dt.datetime.combine(clock.today_jst() + dt.timedelta(days=14), dt.time(17), clock.JST)
+    existing = session.scalars(select(Survey).where(Survey.title == DEMO_SURVEY_TITLE)).first()
+    if existing is not None and existing.closes_at <= clock.now():  # an old demo: open it again
+        existing.closes_at, existing.status, existing.closed_at = closes.astimezone(dt.UTC), "open", None
+    if existing is None:
         survey = surveys.create(session, template_key="council-questionnaire", title=DEMO_SURVEY_TITLE,
                                 opens_at=clock.now(), closes_at=closes.astimezone(dt.UTC),
                                 anonymous=True, target_year="H31")
@@ -105,12 +108,16 @@ def _events(session: Session) -> int:
     today = clock.today_jst()
     for (title, kind, days, hour, length, venue, address, lat, lon, tags, keywords, visibility,
          subcommittee) in DEMO_EVENTS:
-        if session.scalars(select(Event).where(Event.title == title)).first() is not None:
-            continue
         day = today + dt.timedelta(days=days)
         starts = dt.datetime.combine(day, dt.time(hour), clock.JST)
         ends = (dt.datetime.combine(day + dt.timedelta(days=1), dt.time(17), clock.JST) if length == "2d"
                 else starts + dt.timedelta(hours=float(length)))
+        existing = session.scalars(select(Event).where(Event.title == title)).first()
+        if existing is not None:
+            if existing.ends_at < clock.now():  # an old demo: bring it forward so the demo has upcoming events
+                existing.starts_at, existing.ends_at = starts.astimezone(dt.UTC), ends.astimezone(dt.UTC)
+                events.schedule_reminders(session, event=existing)
+            continue
         documents = ([{"title": "資料１ 中間振り返り", "url": WARD_SITE}, {"title": "特にご意見をいただきたい項目",
                                                                           "url": WARD_SITE}]
                      if kind in events.MEETINGS else [])

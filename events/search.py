@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -36,8 +37,9 @@ MONTHS_EN = {name.lower(): i for i, name in enumerate(calendar.month_name) if na
 MONTHS_EN.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 
 
+@functools.lru_cache(maxsize=16384)
 def fold(text: str) -> str:
-    """The form all matching works on."""
+    """The form all matching works on (cached: event names are folded again for every question)."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)  # katakana -> hiragana
     for kanji, kana in KANJI_FOLDS:
@@ -173,12 +175,18 @@ def parse(text: str, today: dt.date) -> Query:
     return query
 
 
+@functools.lru_cache(maxsize=16384)
+def _bigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i:i + 2] for i in range(len(text) - 1)) or frozenset([text])
+
+
 def matches_name(rest: str, names: list[str]) -> float:
     """How well the leftover words name an event: 1.0 when they are part of a name; the share of the words a
     name covers (くみんまつり covers まつり by half); lower for a near miss (a typo)."""
     if not rest:
         return 0.0
     best = 0.0
+    wanted = _bigrams(rest)
     for name in names:
         folded = fold(name)
         if not folded:
@@ -187,6 +195,8 @@ def matches_name(rest: str, names: list[str]) -> float:
             return 1.0
         if len(folded) >= 2 and folded in rest:
             best = max(best, len(folded) / len(rest))
+        if not wanted & _bigrams(folded):
+            continue  # nothing in common: no near miss to look for (keeps a question over 2,000 events fast)
         best = max(best, difflib.SequenceMatcher(None, rest, folded).ratio())
         # a near miss against a part of the name of the same length (区民まつる ~ 区民まつり)
         if len(folded) > len(rest) >= 3:

@@ -70,14 +70,16 @@ def find(session: Session, *, user: User | None, text: str) -> Found | None:
     if query.bad_date:
         return Found([], 0, query)
     member = members.member_of(session, user)
-    statement = select(Event).where(visible_to(member))
+    # Only what matching needs is read for every candidate; the few events shown are loaded whole afterwards.
+    statement = select(Event.id, Event.title, Event.title_en, Event.venue, Event.keywords, Event.tags,
+                       Event.kind).where(visible_to(member))
     if query.dates:
         start = dt.datetime.combine(query.dates.start, dt.time(0), clock.JST)
         end = dt.datetime.combine(query.dates.end + dt.timedelta(days=1), dt.time(0), clock.JST)
         statement = statement.where(Event.starts_at < end, Event.ends_at >= max(start, now))
     else:
         statement = statement.where(Event.ends_at >= now)
-    candidates = list(session.scalars(statement.order_by(Event.starts_at, Event.id)))
+    candidates = list(session.execute(statement.order_by(Event.starts_at, Event.id)))
     scores = {e.id: search.matches_name(query.rest, _names(e)) for e in candidates} if query.rest else {}
     best = max(scores.values(), default=0.0)
     # the events the words name best (くみんまつり: 港区民まつり, not every event tagged まつり)
@@ -90,14 +92,16 @@ def find(session: Session, *, user: User | None, text: str) -> Found | None:
         chosen = candidates
     else:
         return None
-    return Found(chosen[:MAX_CARDS], max(len(chosen) - MAX_CARDS, 0), query)
+    ids = [row.id for row in chosen[:MAX_CARDS]]
+    loaded = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(ids)))} if ids else {}
+    return Found([loaded[i] for i in ids], max(len(chosen) - MAX_CARDS, 0), query)
 
 
-def _names(event: Event) -> list[str]:
+def _names(event: Any) -> list[str]:
     return [n for n in [event.title, event.title_en, event.venue, *(event.keywords or []), *(event.tags or [])] if n]
 
 
-def _in_categories(event: Event, categories: set[str]) -> bool:
+def _in_categories(event: Any, categories: set[str]) -> bool:
     tags = {search.fold(t) for t in event.tags or []}
     return any(search.fold(c) in tags or event.kind in CATEGORY_KINDS.get(c, set()) for c in categories)
 

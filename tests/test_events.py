@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot import clock
 from db import demo
 from db.base import transaction
-from db.models import Event, Reminder
+from db.models import Event, Reminder, Survey
 from tests.conftest import ADMIN, Bot, new_user_id
 from tests.fakeline.server import FakeLine
 from tests.phone import Phone, actions, texts
@@ -340,3 +340,17 @@ def test_english_readers_see_english_titles_and_descriptions(bot: Bot, line: Fak
             if b["body"]["contents"][0]["text"] == "Minato Ward Festival"]
     assert "big autumn festival" in texts(phone.tap("Details", card))
     assert "We will remind you" in texts(phone.tap("Remind me", card))
+
+
+def test_the_demo_is_idempotent_and_keeps_its_events_upcoming(sessions: Any) -> None:
+    with time_machine.travel(TODAY, tick=False):
+        with transaction(sessions) as session:
+            assert demo.load(session)["events"] == 8
+    later = TODAY + dt.timedelta(days=60)
+    with time_machine.travel(later, tick=False):
+        with transaction(sessions) as session:
+            assert demo.load(session) == {"users": 0, "members": 0, "surveys": 0, "events": 0}
+        with sessions() as session:
+            events = session.scalars(select(Event)).all()
+            assert len(events) == 8 and all(e.starts_at > later for e in events)
+            assert session.scalars(select(Survey)).one().closes_at > later
