@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import api
-from bot import health, logs, simulator, webhook
+from bot import health, logs, metrics, simulator, webhook
 from bot.runtime import Runtime
 from config import Settings, SettingsError
 from events import feed
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(simulator.router)
     app.include_router(api.router)
     app.include_router(feed.router)
+    app.include_router(metrics.router)
     return app
 
 

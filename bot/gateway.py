@@ -39,7 +39,7 @@ from linebot.v3.messaging import (
 from sqlalchemy import and_, exists, false, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot import clock
+from bot import clock, metrics
 from bot.messages import Message, chunk, normalise
 from config import Settings
 from db.base import transaction
@@ -304,7 +304,10 @@ class LineGateway:
         async def send_in_order(rows: list[Delivery]) -> None:
             async with gate:
                 for row in rows:
+                    started = time.perf_counter()
                     outcome = await self._attempt(row)
+                    metrics.LINE_LATENCY.labels(outcome.via or row.kind, str(outcome.http_status or "none")).observe(
+                        time.perf_counter() - started)
                     await asyncio.to_thread(self._record, row, outcome)
                     if outcome.status not in ("sent", "failed", "skipped"):
                         # keep one user's messages in order: the rest waits for this one
@@ -489,6 +492,7 @@ class LineGateway:
                 return
             current.http_status = outcome.http_status
             current.sent_via = outcome.via
+            metrics.DELIVERIES.labels(current.kind, outcome.status).inc()
             current.lease_until = None
             if outcome.status == "sent":
                 current.status, current.sent_at, current.line_request_id = "sent", now, outcome.request_id

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot import clock, users
+from bot import clock, metrics, users
 from bot.gateway import LineGateway
 from config import Settings
 from db.base import transaction
@@ -247,6 +247,9 @@ class InboxProcessor:
             handled = self.dispatcher.dispatch(ctx)
             row.status = "done" if handled else "ignored"
             row.processed_at, row.lease_until, row.last_error = clock.now(), None, None
+            metrics.EVENTS_PROCESSED.labels(row.status).inc()
+            metrics.PROCESSING_LAG.observe(max((row.processed_at - clock.from_line_timestamp(row.line_timestamp))
+                                               .total_seconds(), 0))
             log.info("webhook event %s", row.status,
                      extra={"webhook_event_id": row.webhook_event_id, "event_type": row.event_type})
 
@@ -257,6 +260,7 @@ class InboxProcessor:
                 return
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             row.lease_until = None
+            metrics.EVENTS_PROCESSED.labels("error").inc()
             if row.attempts >= self.settings.event_max_attempts:
                 row.status = "failed"
                 log.error("webhook event failed for good after %d attempts", row.attempts,

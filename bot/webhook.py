@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot import signature
+from bot import metrics, signature
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -77,6 +77,7 @@ async def callback(request: Request) -> JSONResponse:
         return _problem(400, str(exc))
     if events:
         new = await runtime.inbox_writer.store(events)
+        metrics.WEBHOOK_EVENTS.inc(new)
         if new:
             runtime.processor.wake()
         log.info("webhook stored %d new of %d events", new, len(events),

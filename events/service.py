@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, metrics
 from bot.gateway import Outbox
 from bot.messages import Message
 from db.models import (
@@ -229,6 +229,7 @@ def run_due(session: Session, *, outbox: Outbox, base_url: str, quiet_start: int
         pushes.extend((user, [built[key]], f"reminder:{reminder.id}") for user in recipients)
         changes.append({"id": reminder.id, "status": "sent", "sent_at": now, "recipients": len(recipients)})
         done["sent"] += 1
+        metrics.REMINDERS.labels("event").inc()
     # One INSERT for the pushes and one UPDATE per batch of reminders, in the transaction that claimed them.
     outbox.push_many(session, pushes=pushes)
     if changes:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, metrics
 from bot.gateway import Outbox
 from db.models import Member, Survey, SurveyReminder, SurveyResponse, SurveyTemplateVersion, User
 from surveys import definition, messages
@@ -157,6 +157,7 @@ def run_due(session: Session, *, outbox: Outbox, quiet_start: int = 21, quiet_en
         reminder.recipients = remind(session, survey=survey, outbox=outbox)
         reminder.status, reminder.sent_at = "sent", now
         done["reminders"] += 1
+        metrics.REMINDERS.labels("survey").inc()
     return done
 
 

@@ -115,3 +115,16 @@ def test_a_web_process_leaves_the_work_to_a_worker_process(app_factory: Any, ses
     web_bot.wait_idle()
     assert web.get("/healthz").json() == {"status": "ok", "database": "ok", "scheduler": "running"}
     assert len(line.sent("reply")) == 1
+
+
+def test_metrics_need_the_token_and_count_events_and_deliveries(client: TestClient, sessions: Any,
+                                                                line: Any) -> None:
+    from tests.conftest import ADMIN, Bot
+
+    assert client.get("/metrics").status_code == 401
+    Bot(client, sessions).send(ev.text_message(new_user_id(), "ヘルプ"))
+    body = client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN}"}).text
+    for name in ("webhook_events_received_total", 'webhook_events_processed_total{outcome="done"}',
+                 'line_deliveries_total{kind="reply",outcome="sent"}', "webhook_event_lag_seconds_bucket",
+                 'line_api_seconds_count{kind="reply",status="200"}'):
+        assert name in body, name
