@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     sub.add_parser("worker", help="run only the background work (inbox, deliveries, scheduler)")
+    for name, text in (("backup", "copy the SQLite database to FILE while the app runs"),
+                       ("restore", "replace the SQLite database with FILE (stop the app first)")):
+        sub.add_parser(name, help=text).add_argument("file")
     menu = sub.add_parser("richmenu", help="the rich menus: deploy them to LINE, or preview their images")
     menu.add_argument("action", choices=["deploy", "preview"])
     sub.add_parser("migrate", help="apply database migrations")
@@ -143,6 +146,17 @@ def main(argv: list[str] | None = None) -> int:
         _cmd_serve(settings, args.host, args.port)
     elif args.command == "worker":
         _cmd_worker(settings)
+    elif args.command in ("backup", "restore"):
+        from pathlib import Path
+
+        from db import backup
+
+        try:
+            done = getattr(backup, args.command)(settings.database_url, Path(args.file))
+        except (ValueError, FileNotFoundError) as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"{args.command}: {done}")
     elif args.command == "richmenu":
         return _cmd_richmenu(settings, args.action)
     return 0

@@ -128,3 +128,26 @@ def test_metrics_need_the_token_and_count_events_and_deliveries(client: TestClie
                  'line_deliveries_total{kind="reply",outcome="sent"}', "webhook_event_lag_seconds_bucket",
                  'line_api_seconds_count{kind="reply",status="200"}'):
         assert name in body, name
+
+
+def test_sqlite_backup_and_restore(tmp_path: Any, monkeypatch: Any, capsys: Any) -> None:
+    from db.base import make_engine
+    from db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/live.db"
+    upgrade(make_engine(url))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    assert main(["backup", str(tmp_path / "copy.db")]) == 0
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM events")
+    assert main(["restore", str(tmp_path / "copy.db")]) == 0
+    with make_engine(url).connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM events").scalar() == 8
+    (tmp_path / "broken.db").write_bytes(b"not a database")
+    assert main(["restore", str(tmp_path / "broken.db")]) != 0
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/x")
+    assert main(["backup", str(tmp_path / "x.db")]) == 2
+    assert "pg_dump" in capsys.readouterr().err
