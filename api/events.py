@@ -90,6 +90,13 @@ def _out(event: Event, session: Any) -> dict[str, Any]:
     }
 
 
+def _get(session: Any, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise not_found("event")
+    return event
+
+
 def _subcommittee_id(session: Any, name: str | None, visibility: str) -> int | None:
     if visibility != "subcommittee":
         return None
@@ -124,18 +131,14 @@ def list_events(runtime: RuntimeDep, upcoming: bool = True) -> list[dict[str, An
 @router.get("/{event_id}")
 def get_event(event_id: int, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.sessions() as session:
-        event = session.get(Event, event_id)
-        if event is None:
-            raise not_found("event")
+        event = _get(session, event_id)
         return _out(event, session)
 
 
 @router.patch("/{event_id}")
 def change_event(event_id: int, body: EventPatch, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
-        event = session.get(Event, event_id)
-        if event is None:
-            raise not_found("event")
+        event = _get(session, event_id)
         before = {"status": event.status, "starts_at": event.starts_at, "ends_at": event.ends_at}
         changes = body.model_dump(mode="json", exclude_unset=True, exclude={"starts_at", "ends_at"})
         for key, value in changes.items():
@@ -158,17 +161,13 @@ def change_event(event_id: int, body: EventPatch, runtime: RuntimeDep) -> dict[s
 def get_attendance(event_id: int, runtime: RuntimeDep) -> dict[str, Any]:
     """Per meeting: who will attend, who is absent, who has not answered, who has read the documents."""
     with runtime.sessions() as session:
-        event = session.get(Event, event_id)
-        if event is None:
-            raise not_found("event")
+        event = _get(session, event_id)
         return service.attendance(session, event)
 
 
 @router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def delete_event(event_id: int, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
-        event = session.get(Event, event_id)
-        if event is None:
-            raise not_found("event")
+        event = _get(session, event_id)
         session.delete(event)
     return Response(status_code=204)

@@ -39,6 +39,13 @@ class ReplyIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
+def _get(session: Any, opinion_id: int) -> Opinion:
+    opinion = session.get(Opinion, opinion_id)
+    if opinion is None:
+        raise not_found("opinion")
+    return opinion
+
+
 def _out(opinion: Opinion) -> OpinionOut:
     return OpinionOut.model_validate(opinion, from_attributes=True)
 
@@ -62,9 +69,7 @@ def export(runtime: RuntimeDep) -> Response:
 @router.patch("/{opinion_id}", response_model=OpinionOut)
 def mark(opinion_id: int, body: StatusIn, runtime: RuntimeDep) -> OpinionOut:
     with transaction(runtime.sessions) as session:
-        opinion = session.get(Opinion, opinion_id)
-        if opinion is None:
-            raise not_found("opinion")
+        opinion = _get(session, opinion_id)
         opinion.status = body.status
         return _out(opinion)
 
@@ -73,9 +78,7 @@ def mark(opinion_id: int, body: StatusIn, runtime: RuntimeDep) -> OpinionOut:
 def reply(opinion_id: int, body: ReplyIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Answer the sender in LINE; the opinion becomes 回答済."""
     with transaction(runtime.sessions) as session:
-        opinion = session.get(Opinion, opinion_id)
-        if opinion is None:
-            raise not_found("opinion")
+        opinion = _get(session, opinion_id)
         pushed = service.reply(session, opinion=opinion, body=body.text, outbox=runtime.gateway.outbox)
         result = {**_out(opinion).model_dump(mode="json"), "pushed": pushed}
     runtime.gateway.wake()
