@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot import clock
 from bot.gateway import RICH_MENU_FLAG, LineGateway
 from db.base import transaction
 from db.models import Member, SystemFlag, User
@@ -19,6 +21,7 @@ from richmenu.menus import MENUS, request_body
 log = logging.getLogger(__name__)
 PREFIX = "minato-"
 MAX_CHANGES_PER_HOUR = 100  # LINE's limit on creating and deleting rich menus
+CHANGES_FLAG = "rich_menu_changes"
 
 
 def preview(directory: Path) -> list[Path]:
@@ -29,6 +32,21 @@ def preview(directory: Path) -> list[Path]:
         path.write_bytes(images.render(kind))
         written.append(path)
     return written
+
+
+def _spend_budget(sessions: Any, changes: int) -> None:
+    """Count creations and deletions against LINE's 100 an hour, across runs (kept in the database)."""
+    if not changes:
+        return
+    now = clock.now()
+    with transaction(sessions) as session:
+        flag = session.get(SystemFlag, CHANGES_FLAG) or SystemFlag(key=CHANGES_FLAG, value={"at": []})
+        recent = [t for t in flag.value.get("at", []) if now - dt.datetime.fromisoformat(t) < dt.timedelta(hours=1)]
+        if len(recent) + changes > MAX_CHANGES_PER_HOUR:
+            raise RuntimeError(f"LINE allows {MAX_CHANGES_PER_HOUR} rich menu changes an hour and {len(recent)} were "
+                               "made in the last hour; run the deploy again later")
+        flag.value = {"at": [*recent, *[now.isoformat()] * changes]}
+        session.add(flag)
 
 
 def _planned() -> dict[str, tuple[str, dict[str, Any], bytes]]:
@@ -51,8 +69,7 @@ async def deploy(gateway: LineGateway, sessions: Any) -> dict[str, Any]:
     stale = [m["richMenuId"] for m in existing if m["name"].startswith(PREFIX) and m["name"] not in
              {name for name, _b, _i in plan.values()}]
     creating = [kind for kind, (name, _b, _i) in plan.items() if name not in by_name]
-    if len(creating) + len(stale) > MAX_CHANGES_PER_HOUR:
-        raise RuntimeError("more rich menu changes than LINE allows in an hour; try again later")
+    _spend_budget(sessions, len(creating) + len(stale))
     ids: dict[str, str] = {}
     for kind, (name, body, image) in plan.items():
         ids[kind] = by_name.get(name) or await gateway.create_rich_menu(body, image)

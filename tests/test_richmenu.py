@@ -84,3 +84,18 @@ def test_the_menus_buttons_are_understood(bot: Bot, line: FakeLine) -> None:
     for button in MENUS["member"]:
         if button.action["type"] == "message":
             assert "わかりませんでした" not in texts(member.say(button.action["text"])), button.label
+
+
+def test_deploy_keeps_to_lines_hourly_limit_across_runs(bot: Bot, line: FakeLine, sessions: Any) -> None:
+    import datetime as dt
+
+    from db.base import transaction
+    from db.models import SystemFlag
+
+    now = dt.datetime.now(dt.UTC).isoformat()
+    with transaction(sessions) as session:  # 99 changes were made by earlier runs in the last hour
+        session.add(SystemFlag(key=deploy.CHANGES_FLAG, value={"at": [now] * 99}))
+    runtime = bot.client.app.state.runtime
+    with pytest.raises(RuntimeError, match="100 rich menu changes an hour"):
+        bot.client.portal.call(deploy.deploy, runtime.gateway, runtime.sessions)
+    assert line.rich_menus == {}  # nothing was created
