@@ -54,9 +54,10 @@ def _hash(code: str) -> str:
 def issue_link_code(session: Session, *, member: Member, ttl: dt.timedelta = CODE_TTL) -> tuple[str, dt.datetime]:
     """A new one-time code for the member (shown once; only its hash is stored). Older unused codes stop working."""
     session.execute(delete(LinkCode).where(LinkCode.member_id == member.id, LinkCode.used_at.is_(None)))
-    while True:  # at least one digit, so no English word ("NEXTWEEK") is ever taken for a code
+    while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if any(c.isdigit() for c in code):
+        # A digit, so no English word ("NEXTWEEK") is taken for a code; a letter, so no number is either.
+        if looks_like_code(code) == code:
             break
     expires_at = clock.now() + ttl
     session.add(LinkCode(member_id=member.id, code_hash=_hash(code), expires_at=expires_at))

@@ -450,3 +450,16 @@ def test_editing_a_template_never_changes_a_running_survey(bot: Bot, council: li
         assert versions["council-questionnaire"].version == 2
         survey = session.get(Survey, survey_id)
         assert "十分とれた" in service.template_of(session, survey).questions[3].choices
+
+
+def test_every_issued_code_is_one_the_bot_recognises(sessions: Any, monkeypatch: Any) -> None:
+    from members import service as members_service
+
+    # the first draws would make an all-digit code (seen once in CI) and then an all-letter one
+    draws = iter("23456789" + "ABCDEFGH" + "AB3DEF7H")
+    monkeypatch.setattr(members_service.secrets, "choice", lambda _alphabet: next(draws))
+    with transaction(sessions) as session:
+        member = members_service.create(session, name="港 五郎")
+        code, _expires = members_service.issue_link_code(session, member=member)
+    assert code == "AB3D-EF7H"
+    assert members_service.looks_like_code(code) == "AB3DEF7H"
