@@ -67,6 +67,7 @@ JA: dict[str, str] = {
     # events
     "event.status.cancelled": "【中止】",
     "event.status.rain_cancelled": "【雨天中止】",
+    "event.status.changed": "【変更】",
     "event.btn.detail": "詳しく",
     "event.btn.map": "地図",
     "event.btn.calendar": "カレンダーに追加",
@@ -148,6 +149,7 @@ EN: dict[str, str] = {
     "qr.help": "Help",
     "event.status.cancelled": "[Cancelled]",
     "event.status.rain_cancelled": "[Cancelled: rain]",
+    "event.status.changed": "[Changed]",
     "event.btn.detail": "Details",
     "event.btn.map": "Map",
     "event.btn.calendar": "Add to calendar",

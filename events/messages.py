@@ -30,7 +30,7 @@ def when(event: Event) -> str:
 
 def title(event: Event, lang: str = "ja") -> str:
     name = (event.title_en or event.title) if lang == "en" else event.title
-    if event.status in CANCELLED:
+    if event.status in (*CANCELLED, "changed"):
         return t(f"event.status.{event.status}", lang) + " " + name
     return name
 

@@ -136,7 +136,7 @@ def test_members_only_events_are_seen_only_by_their_audience(bot: Bot, line: Fak
     assert "事前資料" in texts(meeting_detail) and "資料１ 中間振り返り" in texts(meeting_detail)
 
 
-def test_api_creates_changes_and_validates_events(bot: Bot, ward: Any) -> None:
+def test_api_creates_changes_and_validates_events(bot: Bot, line: FakeLine, ward: Any) -> None:
     client = bot.client
     body = {"title": "防災講座", "kind": "lecture", "starts_at": "2026-10-20T14:00:00+09:00",
             "ends_at": "2026-10-20T15:30:00+09:00", "venue": "港区役所", "tags": ["防災"]}
@@ -158,6 +158,12 @@ def test_api_creates_changes_and_validates_events(bot: Bot, ward: Any) -> None:
     assert dues == ["2026-10-24T05:00:00Z", "2026-10-26T23:00:00Z"]  # 3 days before; 8:00 JST on the day
     bad = client.patch(f"/api/v1/events/{event['id']}", headers=AUTH, json={"ends_at": "2026-10-01T00:00:00Z"})
     assert bad.status_code == 422
+    custom = client.patch(f"/api/v1/events/{event['id']}", headers=AUTH, json={"reminder_hours": [48, 2]})
+    assert [(r["label"], r["due_at"]) for r in custom.json()["reminders"]] == [
+        ("48h", "2026-10-25T05:00:00Z"), ("2h", "2026-10-27T03:00:00Z")]  # the office's own offsets
+    changed = client.patch(f"/api/v1/events/{event['id']}", headers=AUTH, json={"status": "changed"})
+    assert changed.status_code == 200
+    assert shown(Phone(bot, line, new_user_id()).say("防災講座")) == ["【変更】 防災講座"]
     assert client.delete(f"/api/v1/events/{event['id']}", headers=AUTH).status_code == 204
     assert client.get(f"/api/v1/events/{event['id']}", headers=AUTH).status_code == 404
 
