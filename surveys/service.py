@@ -165,15 +165,11 @@ def remind(session: Session, *, survey: Survey, outbox: Outbox) -> int:
     """Push a reminder to each member of the audience who has not sent their answers."""
     finished = select(SurveyResponse.member_id).where(SurveyResponse.survey_id == survey.id,
                                                       SurveyResponse.status == "submitted")
-    count = 0
-    for _member, user in session.execute(
+    users = [user for _member, user in session.execute(
         audience_query(survey).where(Member.id.not_in(finished)).add_columns(User)
-        .join(User, User.id == Member.user_id)
-    ):
-        if user.is_reachable:
-            outbox.push(session, user=user, messages=[messages.reminder(survey)], source=f"survey:{survey.id}:remind")
-            count += 1
-    return count
+        .join(User, User.id == Member.user_id).where(User.is_reachable.is_(True)))]
+    message, source = messages.reminder(survey), f"survey:{survey.id}:remind"  # built once for all of them
+    return outbox.push_many(session, pushes=[(user, [message], source) for user in users])
 
 
 def open_for_member(session: Session, member: Member) -> list[tuple[Survey, SurveyResponse | None]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from db import demo
@@ -11,14 +13,20 @@ from tests.browser import browser_page, screenshot, serve
 from tests.conftest import make_settings
 
 
-def test_chat_as_a_resident_in_the_simulator(database_url: str, sessions: Any) -> None:
+@contextmanager
+def simulator(database_url: str, sessions: Any, user: str) -> Iterator[Any]:
+    """The demo served with no LINE account (as with `make run`), its simulator open as `user`."""
     with transaction(sessions) as session:
         demo.load(session)
-    app = create_app(make_settings(database_url, None))  # no LINE account, as with `make run`
-    with serve(app) as base, browser_page() as page:
+    with serve(create_app(make_settings(database_url, None))) as base, browser_page() as page:
         page.goto(base + "/simulator")
         page.wait_for_selector("#user option", state="attached")
-        page.select_option("#user", label="山田 花子")
+        page.select_option("#user", label=user)
+        yield page
+
+
+def test_chat_as_a_resident_in_the_simulator(database_url: str, sessions: Any) -> None:
+    with simulator(database_url, sessions, "山田 花子") as page:
         page.fill("#text", "こんにちは")
         page.click("form#composer button")
         page.wait_for_selector("text=すみません、わかりませんでした", timeout=10_000)
@@ -32,13 +40,7 @@ def test_chat_as_a_resident_in_the_simulator(database_url: str, sessions: Any) -
 
 
 def test_a_member_answers_the_demo_survey_in_the_simulator(database_url: str, sessions: Any) -> None:
-    with transaction(sessions) as session:
-        demo.load(session)
-    app = create_app(make_settings(database_url, None))
-    with serve(app) as base, browser_page() as page:
-        page.goto(base + "/simulator")
-        page.wait_for_selector("#user option", state="attached")
-        page.select_option("#user", label="港 はるこ（委員）")
+    with simulator(database_url, sessions, "港 はるこ（委員）") as page:
         page.click(".card button:has-text('回答をはじめる')")
         page.wait_for_selector("text=（1/8）区政会議で", timeout=10_000)
         page.click("#quick button:has-text('どちらかといえばそう思う')")
@@ -49,13 +51,7 @@ def test_a_member_answers_the_demo_survey_in_the_simulator(database_url: str, se
 
 
 def test_the_rich_menu_under_the_chat_works(database_url: str, sessions: Any) -> None:
-    with transaction(sessions) as session:
-        demo.load(session)
-    app = create_app(make_settings(database_url, None))
-    with serve(app) as base, browser_page() as page:
-        page.goto(base + "/simulator")
-        page.wait_for_selector("#user option", state="attached")
-        page.select_option("#user", label="山田 花子")
+    with simulator(database_url, sessions, "山田 花子") as page:
         page.click("#menubar")
         page.wait_for_selector("#richmenu img")
         page.click("#richmenu button[aria-label='イベント']")
