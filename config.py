@@ -35,9 +35,11 @@ class Settings(BaseSettings):
     # Tuning knobs; the defaults suit one ward.
     webhook_max_body_bytes: int = 1024 * 1024
     line_request_timeout_seconds: float = 10.0
-    delivery_max_attempts: int = 8
+    delivery_max_attempts: int = 14  # with the back-off below: retries for about 25 minutes of LINE trouble
+    # A process that dies mid-send holds its claimed deliveries this long; then another process takes them over.
+    delivery_lease_seconds: float = Field(60.0, gt=0)
     event_max_attempts: int = 5
-    retry_base_seconds: float = 2.0
+    retry_base_seconds: float = 0.2  # 0.2, 0.4, 0.8 ... s, with jitter, up to retry_max_seconds
     retry_max_seconds: float = 600.0
     worker_poll_seconds: float = 0.2
     multicast_requests_per_second: float = 200.0

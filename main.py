@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import api
+import console
 from bot import health, logs, metrics, simulator, webhook
+from bot.headers import SecurityHeaders
 from bot.runtime import Runtime
 from config import Settings, SettingsError
 from events import feed
@@ -35,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runtime.stop()
 
     app = FastAPI(title="港区 区政会議 LINE bot", version="0.1.0", lifespan=lifespan,
-                  docs_url=None if settings.is_production else "/docs")
+                  docs_url=None if settings.is_production else "/docs", redoc_url=None)
     app.state.runtime = runtime
     app.include_router(webhook.router)
     app.include_router(health.router)
@@ -43,6 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(feed.router)
     app.include_router(metrics.router)
+    app.mount("/console/static", console.static, name="console-static")
+    app.include_router(console.router)
+    app.add_exception_handler(console.LoginRequired, console.login_redirect)
+    app.add_middleware(SecurityHeaders, production=settings.is_production)
     return app
 
 
@@ -118,6 +124,43 @@ def _cmd_richmenu(settings: Settings, action: str) -> int:
     return 0
 
 
+def _cmd_staff_create(settings: Settings, name: str, role: str, line_user_id: str | None) -> int:
+    import getpass
+
+    from sqlalchemy import select
+
+    from db.base import make_engine, make_session_factory, transaction
+    from db.migrate import ensure_migrated
+    from db.models import User
+    from staff import service
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    engine = make_engine(settings.database_url)
+    ensure_migrated(engine)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            user_id = None
+            if line_user_id:
+                user_id = session.scalar(select(User.id).where(User.line_user_id == line_user_id))
+                if user_id is None:
+                    print(f"no friend of the bot has the LINE user ID {line_user_id}", file=sys.stderr)
+                    return 2
+            account = service.create(session, name=name, password=password, role=role, user_id=user_id)
+            service.record(session, actor="command line", action="staff.create", target=f"staff:{account.id}",
+                           detail=f"{account.name} ({role})")
+    except service.StaffError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"staff account '{name}' ({role}) created")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description="港区 区政会議 LINE bot")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser(name, help=text).add_argument("file")
     menu = sub.add_parser("richmenu", help="the rich menus: deploy them to LINE, or preview their images")
     menu.add_argument("action", choices=["deploy", "preview"])
+    staff = sub.add_parser("staff", help="staff accounts for the console")
+    staff_sub = staff.add_subparsers(dest="staff_action", required=True)
+    staff_create = staff_sub.add_parser("create", help="create a staff account (password prompted, or from stdin)")
+    staff_create.add_argument("--name", required=True)
+    staff_create.add_argument("--role", required=True, choices=["admin", "editor", "viewer"])
+    staff_create.add_argument("--line-user-id", help="their own LINE user ID, for test sends of broadcasts")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo", help="load demo data (idempotent)")
     args = parser.parse_args(argv)
@@ -159,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.command}: {done}")
     elif args.command == "richmenu":
         return _cmd_richmenu(settings, args.action)
+    elif args.command == "staff":
+        return _cmd_staff_create(settings, args.name, args.role, args.line_user_id)
     return 0
 
 

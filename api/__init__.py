@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from api import events, members, opinions, surveys
+from api import broadcasts, events, members, opinions, surveys
 from api.deps import require_token
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
@@ -10,3 +10,4 @@ router.include_router(members.router)
 router.include_router(surveys.router)
 router.include_router(events.router)
 router.include_router(opinions.router)
+router.include_router(broadcasts.router)

@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 
 MULTICAST_LIMIT = 500
 REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)  # LINE keeps a token about a minute; leave a margin
-LEASE = dt.timedelta(seconds=60)
 MONTHLY_LIMIT_FLAG = "line_monthly_limit"
 RICH_MENU_FLAG = "rich_menus"  # {"resident": richMenuId, "member": richMenuId}, written by `richmenu deploy`
 UNFINISHED = ("pending", "sending")
@@ -154,11 +153,13 @@ class Outbox:
 
 
 class RateLimiter:
-    """A token bucket: at most `rate` requests per second, with a burst of one second's worth."""
+    """A token bucket: at most `rate` requests per second, with a burst of `burst` requests. A burst of one paces
+    requests evenly, so no one-second window ever holds more than `rate` of them."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
         self.rate = rate
-        self.tokens = rate
+        self.burst = max(burst, 1.0)
+        self.tokens = 1.0
         self.updated = time.monotonic()
         self.lock = asyncio.Lock()
 
@@ -166,7 +167,7 @@ class RateLimiter:
         async with self.lock:
             while True:
                 now = time.monotonic()
-                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+                self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
                 if self.tokens >= 1:
                     self.tokens -= 1
@@ -225,13 +226,15 @@ class LineGateway:
         self._api: AsyncMessagingApi | None = None
         self._blob: AsyncMessagingApiBlob | None = None
         self._limits = {
-            "reply": RateLimiter(settings.push_requests_per_second),
-            "push": RateLimiter(settings.push_requests_per_second),
+            # replies and pushes may come in small bursts (10 ms worth); multicasts are paced evenly
+            "reply": RateLimiter(settings.push_requests_per_second, settings.push_requests_per_second / 100),
+            "push": RateLimiter(settings.push_requests_per_second, settings.push_requests_per_second / 100),
             "multicast": RateLimiter(settings.multicast_requests_per_second),
             "broadcast": RateLimiter(1.0),
-            "richmenu": RateLimiter(settings.push_requests_per_second),
+            "richmenu": RateLimiter(settings.push_requests_per_second, settings.push_requests_per_second / 100),
         }
         self._wake = asyncio.Event()
+        self._quota_cache: tuple[float, dict[str, Any]] | None = None
         self._timeout = aiohttp.ClientTimeout(total=settings.line_request_timeout_seconds)
 
     # -- lifecycle: the SDK's client opens an aiohttp session, so it is made on the running loop, never at import
@@ -261,7 +264,7 @@ class LineGateway:
         """Send due deliveries until stop is set; woken early when new ones are queued."""
         while not stop.is_set():
             try:
-                while await self.send_due() and not stop.is_set():
+                while await self.send_due(stop=stop) and not stop.is_set():
                     pass
             except Exception:  # a database hiccup must not end the loop
                 log.exception("delivery loop failed; retrying")
@@ -288,9 +291,32 @@ class LineGateway:
             return None
         return {"displayName": profile.display_name, "language": profile.language, "pictureUrl": profile.picture_url}
 
+    async def quota(self) -> dict[str, Any] | None:
+        """LINE's monthly message quota: {"limit": n or None (unlimited), "used": n, "left": n or None};
+        None when LINE is off (development) or did not answer. Kept for half a minute."""
+        if self._api is None:
+            return None
+        cached = self._quota_cache
+        if cached is not None and time.monotonic() - cached[0] < 30:
+            return cached[1]
+        try:
+            limit = await self._api.get_message_quota(_request_timeout=self._timeout)
+            used = await self._api.get_message_quota_consumption(_request_timeout=self._timeout)
+        except (ApiException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("quota read failed: %s", getattr(exc, "status", type(exc).__name__))
+            return None
+        value = limit.value if limit.type == "limited" else None
+        quota = {"limit": value, "used": used.total_usage,
+                 "left": None if value is None else max(value - used.total_usage, 0)}
+        if quota["left"] is not None:
+            metrics.QUOTA_LEFT.set(quota["left"])
+        self._quota_cache = (time.monotonic(), quota)
+        return quota
+
     # -- sending
-    async def send_due(self, limit: int = 200) -> int:
-        """Send one batch of due deliveries; returns how many were handled."""
+    async def send_due(self, limit: int = 200, stop: asyncio.Event | None = None) -> int:
+        """Send one batch of due deliveries; returns how many were handled. Once `stop` is set (SIGTERM), requests
+        in flight finish and the rest of the batch is released for the next process."""
         if self._api is None:
             return 0
         claimed = await asyncio.to_thread(self._claim, limit)
@@ -304,6 +330,9 @@ class LineGateway:
         async def send_in_order(rows: list[Delivery]) -> None:
             async with gate:
                 for row in rows:
+                    if stop is not None and stop.is_set():
+                        await asyncio.to_thread(self._release, rows[rows.index(row):])
+                        return
                     started = time.perf_counter()
                     outcome = await self._attempt(row)
                     metrics.LINE_LATENCY.labels(outcome.via or row.kind, str(outcome.http_status or "none")).observe(
@@ -345,7 +374,7 @@ class LineGateway:
             )
             for row in rows:
                 row.status = "sending"
-                row.lease_until = now + LEASE
+                row.lease_until = now + dt.timedelta(seconds=self.settings.delivery_lease_seconds)
                 row.attempts += 1
             reachable = self._reachable(session, rows)
             for row in rows:

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import require_token
+from bot.auth import require_token
 from db.models import Delivery, InboxEvent
 
 REGISTRY = CollectorRegistry()
@@ -22,6 +22,7 @@ DELIVERIES = Counter("line_deliveries_total", "Requests to LINE that finished, b
 LINE_LATENCY = Histogram("line_api_seconds", "Time LINE took to answer, by endpoint and HTTP status",
                          ["kind", "status"], registry=REGISTRY)
 REMINDERS = Counter("reminders_sent_total", "Event and survey reminders sent", ["what"], registry=REGISTRY)
+QUOTA_LEFT = Gauge("line_quota_left", "Messages left in LINE's monthly quota, when last read", registry=REGISTRY)
 BACKLOG = Gauge("backlog", "Rows waiting, by table and status", ["table", "status"], registry=REGISTRY)
 
 router = APIRouter(include_in_schema=False)

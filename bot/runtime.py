@@ -13,6 +13,7 @@ from bot import clock
 from bot.gateway import LineGateway
 from bot.inbox import InboxProcessor, InboxWriter
 from bot.scheduler import Scheduler
+from broadcasts import service as broadcasts
 from config import Settings
 from db.base import make_engine, make_session_factory, transaction
 from db.migrate import ensure_migrated
@@ -37,9 +38,13 @@ class Runtime:
         self.scheduler = Scheduler()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._kicks: set[asyncio.Task[None]] = set()
+        self._broadcast_lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
         ensure_migrated(self.engine)
+        self._loop = asyncio.get_running_loop()
         with transaction(self.sessions) as session:
             surveys.sync_templates(session)  # a bad template file stops the start, naming file and line
         await self.gateway.start()
@@ -57,6 +62,7 @@ class Runtime:
             self.scheduler.every("delivery-sweep", 5, self.gateway.wake)
             self.scheduler.every("surveys", self.settings.scheduler_tick_seconds, self.run_surveys)
             self.scheduler.every("event-reminders", self.settings.scheduler_tick_seconds, self.run_reminders)
+            self.scheduler.every("broadcasts", min(self.settings.scheduler_tick_seconds, 2), self.run_broadcasts)
             self.scheduler.every("heartbeat", HEARTBEAT_SECONDS, self.beat)
             self.scheduler.start()
             await self.beat()
@@ -118,4 +124,30 @@ class Runtime:
         done = await asyncio.to_thread(work)
         if done["sent"] or done["skipped"]:
             log.info("event reminders: %s", done)
+            self.gateway.wake()
+
+    def kick_broadcasts(self) -> None:
+        """Start a broadcast confirmed for now at once, when this process does the background work (callable from
+        a request's worker thread); otherwise the worker process's next tick starts it."""
+        if self.scheduler.running and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._kick)
+
+    def _kick(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.run_broadcasts())
+        self._kicks.add(task)
+        task.add_done_callback(self._kicks.discard)
+
+    async def run_broadcasts(self) -> None:
+        """Start due broadcasts (quiet hours respected unless urgent) and mark finished ones done."""
+
+        def work() -> dict[str, int]:
+            with transaction(self.sessions) as session:
+                return broadcasts.run_due(session, outbox=self.gateway.outbox,
+                                          quiet_start=self.settings.quiet_hours_start,
+                                          quiet_end=self.settings.quiet_hours_end)
+
+        async with self._broadcast_lock:
+            done = await asyncio.to_thread(work)
+        if done["started"]:
+            log.info("broadcasts: %s", done)
             self.gateway.wake()

@@ -364,3 +364,90 @@ class Opinion(Base):
     reply_text: Mapped[str | None] = mapped_column(Text)
     replied_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- staff and broadcasts
+
+
+class StaffAccount(Base):
+    """A ward office staff member who uses the console. viewer reads; editor prepares and sends; admin also
+    manages staff accounts and reads the audit log."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # admin | editor | viewer
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # own LINE, for tests
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StaffSession(Base):
+    """A logged-in browser: only the hash of its cookie is kept; log-out deletes the row."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what, and when: sent a broadcast, opened a survey, changed an event, replied to an opinion."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))  # a staff name, or "api" for the automation API
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Broadcast(Base):
+    """Messages from the ward office to a segment of the bot's friends, now or at a set time."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_due", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))  # for staff only
+    items: Mapped[list[Any]]  # what staff composed: [{"type": "text", "text": ...}, {"type": "event", ...}]
+    messages: Mapped[list[Any]]  # the LINE message objects built from the items
+    audience: Mapped[dict[str, Any]]  # {"kind": all|residents|members|subcommittees|category, ...}
+    urgent: Mapped[bool] = mapped_column(default=False)  # 防災: sent also in the quiet hours
+    # draft -> scheduled -> sending -> done; draft/scheduled -> cancelled
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    scheduled_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    recipients: Mapped[int] = mapped_column(default=0)  # queued when it started
+    skipped: Mapped[int] = mapped_column(default=0)  # in the audience, but they have blocked the bot
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BroadcastRecipient(Base):
+    """One user a broadcast went to, and the delivery (a multicast of up to 500) that carried it."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (UniqueConstraint("broadcast_id", "user_id"), Index("ix_broadcast_recipients_delivery",
+                                                                         "delivery_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    line_user_id: Mapped[str] = mapped_column(String(64))
+    skipped: Mapped[bool] = mapped_column(default=False)  # blocked the bot when the broadcast started
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))

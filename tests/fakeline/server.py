@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import socket
 import threading
 import time
@@ -122,6 +123,13 @@ class FakeLine:
         self.violations: list[str] = []
         self.profiles: dict[str, dict[str, Any]] = {}
         self.faults: deque[Fault] = deque()
+        self.delay: dict[str, float] = {}  # path suffix -> seconds every request there takes
+        self.rate_limits: dict[str, int] = {}  # path suffix -> requests allowed in any one second (else 429)
+        self.error_rate: dict[str, float] = {}  # path suffix -> share of requests answered 500 at random
+        self._recent: dict[str, deque[float]] = {}
+        self.random = random.Random(7)
+        self.validate_every = 1  # validate every request (the tests); a benchmark may sample
+        self._seen = 0
         self.accepted_keys: dict[str, str] = {}
         self.used_reply_tokens: set[str] = set()
         self.monthly_limit = False
@@ -143,6 +151,10 @@ class FakeLine:
             self.violations.clear()
             self.profiles.clear()
             self.faults.clear()
+            self.delay.clear()
+            self.rate_limits.clear()
+            self.error_rate.clear()
+            self._recent.clear()
             self.accepted_keys.clear()
             self.used_reply_tokens.clear()
             self.monthly_limit = False
@@ -209,7 +221,9 @@ class FakeLine:
         if not headers.get("authorization", "").startswith("Bearer "):
             return self._record(request, headers, body, 401, JSONResponse({"message": "Authentication failed"}, 401),
                                 violation=f"{path}: no bearer token")
-        errors = spec.request_errors(request.method, path, body) + limit_errors(path, body)
+        self._seen += 1
+        errors = (spec.request_errors(request.method, path, body) + limit_errors(path, body)
+                  if self._seen % self.validate_every == 0 else [])
         if errors:
             return self._record(request, headers, body, 400,
                                 JSONResponse({"message": "The request body has errors", "details": [
@@ -230,6 +244,13 @@ class FakeLine:
                     {"message": "The retry key is already accepted", "sentMessages": []}, 409,
                     headers={"x-line-accepted-request-id": accepted, "x-line-request-id": str(uuid.uuid4())}))
 
+        for suffix, seconds in list(self.delay.items()):
+            if path.endswith(suffix):
+                await asyncio.sleep(seconds)
+        if self._over_rate_limit(path):
+            return self._record(request, headers, body, 429, JSONResponse({"message": "Too many requests"}, 429))
+        if any(path.endswith(suffix) and self.random.random() < share for suffix, share in self.error_rate.items()):
+            return self._record(request, headers, body, 500, JSONResponse({"message": "Internal server error"}, 500))
         fault = self._take_fault(path)
         if fault is not None and not fault.accept_first:
             response = self._record(request, headers, body, fault.status,
@@ -253,6 +274,20 @@ class FakeLine:
                 await asyncio.sleep(fault.hang)
             return JSONResponse(fault.body or {"message": "Internal server error"}, fault.status)
         return self._record(request, headers, body, response.status_code, response)
+
+    def _over_rate_limit(self, path: str) -> bool:
+        """LINE's per-endpoint rate limit, as a sliding one-second window."""
+        for suffix, limit in self.rate_limits.items():
+            if path.endswith(suffix):
+                now = time.monotonic()
+                with self.lock:
+                    window = self._recent.setdefault(suffix, deque())
+                    while window and now - window[0] >= 1.0:
+                        window.popleft()
+                    if len(window) >= limit:
+                        return True
+                    window.append(now)
+        return False
 
     def _answer(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Response:
         if path == "/v2/bot/message/reply":

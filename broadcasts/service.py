@@ -1,0 +1,364 @@
+"""Broadcasts: messages from the ward office to a segment of the bot's friends.
+
+A broadcast is composed (items), previewed (the exact recipient count and the quota it uses), confirmed (sent now or
+at a set time) and cancelled until it starts. When it starts, one transaction writes who it goes to (one row per
+recipient) and the multicast deliveries of 500 that carry it; from there the gateway sends them with retry keys.
+So a crash before that commit starts it again from nothing, and a crash after it only resends what LINE has not
+confirmed, under the same retry keys: nobody gets it twice, nobody is missed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import Select, func, insert, literal, not_, select, update
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.gateway import MULTICAST_LIMIT, Outbox
+from bot.messages import MAX_MESSAGES_PER_REQUEST, TEXT_LIMIT, Message, utf16_len
+from db.models import (
+    Broadcast,
+    BroadcastRecipient,
+    CategorySubscription,
+    Delivery,
+    Event,
+    Member,
+    Subcommittee,
+    Survey,
+    User,
+)
+from events import messages as event_messages
+from events.service import OPT_IN_CATEGORIES
+from surveys import messages as survey_messages
+from surveys import service as surveys
+
+AUDIENCES = {
+    "all": "すべての友だち",
+    "residents": "区民（委員以外）",
+    "members": "区政会議の委員",
+    "subcommittees": "部会の委員",
+    "category": "通知設定をしている区民",
+}
+ITEM_TYPES = {"text": "テキスト", "event": "イベントカード", "survey": "アンケートの案内", "image": "画像とリンク"}
+STATUSES = {"draft": "下書き", "scheduled": "予約済み", "sending": "送信中", "done": "完了", "cancelled": "取消"}
+UNFINISHED = ("pending", "sending", "held")
+
+
+class BroadcastError(ValueError):
+    """A broadcast that cannot be made or changed as asked; the message is for staff (Japanese)."""
+
+
+# --------------------------------------------------------------------------- audience
+
+
+def normalise_audience(session: Session, audience: dict[str, Any]) -> dict[str, Any]:
+    """A checked copy of an audience: a known kind, existing 部会 names, a known category."""
+    kind = audience.get("kind")
+    if kind not in AUDIENCES:
+        raise BroadcastError(f"送信先の種類が正しくありません: {kind!r}")
+    if kind == "subcommittees":
+        names = sorted({str(n).strip() for n in audience.get("subcommittees") or [] if str(n).strip()})
+        if not names:
+            raise BroadcastError("部会を1つ以上選んでください")
+        known = set(session.scalars(select(Subcommittee.name).where(Subcommittee.name.in_(names))))
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise BroadcastError("存在しない部会です: " + "、".join(unknown))
+        return {"kind": kind, "subcommittees": names}
+    if kind == "category":
+        category = str(audience.get("category") or "").strip()
+        if category not in OPT_IN_CATEGORIES:
+            raise BroadcastError(f"通知設定のカテゴリを選んでください（{'・'.join(OPT_IN_CATEGORIES)}）")
+        return {"kind": kind, "category": category}
+    return {"kind": kind}
+
+
+def describe_audience(audience: dict[str, Any]) -> str:
+    kind = audience.get("kind", "")
+    if kind == "subcommittees":
+        return "部会: " + "、".join(audience.get("subcommittees", []))
+    if kind == "category":
+        return f"通知設定: {audience.get('category')}"
+    return AUDIENCES.get(kind, kind)
+
+
+def audience_users(audience: dict[str, Any]) -> Select[Any]:
+    """The users an audience names, reachable or not (id, line_user_id, is_reachable)."""
+    query = select(User.id, User.line_user_id, User.is_reachable)
+    kind = audience["kind"]
+    members = select(Member.user_id).where(Member.active.is_(True), Member.user_id.is_not(None))
+    if kind == "residents":
+        return query.where(User.id.not_in(members))
+    if kind == "members":
+        return query.where(User.id.in_(members))
+    if kind == "subcommittees":
+        in_subcommittees = (select(Member.user_id).join(Subcommittee, Subcommittee.id == Member.subcommittee_id)
+                            .where(Member.active.is_(True), Subcommittee.name.in_(audience["subcommittees"])))
+        return query.where(User.id.in_(in_subcommittees))
+    if kind == "category":
+        return query.where(User.id.in_(select(CategorySubscription.user_id)
+                                       .where(CategorySubscription.category == audience["category"])))
+    return query  # all
+
+
+@dataclass
+class Count:
+    reachable: int
+    blocked: int
+
+    @property
+    def quota_use(self) -> int:
+        """Messages counted against LINE's monthly quota: one per recipient per request (up to five bubbles)."""
+        return self.reachable
+
+
+def count(session: Session, audience: dict[str, Any]) -> Count:
+    users = audience_users(audience).subquery()
+    reachable, total = session.execute(
+        select(func.count().filter(users.c.is_reachable.is_(True)), func.count()).select_from(users)).one()
+    return Count(int(reachable or 0), int(total or 0) - int(reachable or 0))
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _https(url: str, what: str) -> str:
+    url = (url or "").strip()
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.netloc or len(url) > 1000:
+        raise BroadcastError(f"{what}は https:// で始まるURLにしてください（1000文字まで）")
+    return url
+
+
+def build_messages(session: Session, items: list[dict[str, Any]], base_url: str) -> list[Message]:
+    """LINE message objects for what staff composed; every item is checked, nothing is trusted."""
+    if not items:
+        raise BroadcastError("メッセージを1つ以上入れてください")
+    if len(items) > MAX_MESSAGES_PER_REQUEST:
+        raise BroadcastError(f"メッセージは{MAX_MESSAGES_PER_REQUEST}つまでです")
+    out: list[Message] = []
+    for number, item in enumerate(items, 1):
+        kind = item.get("type")
+        if kind == "text":
+            body = str(item.get("text") or "").strip()
+            if not body:
+                raise BroadcastError(f"{number}つ目のテキストが空です")
+            if utf16_len(body) > TEXT_LIMIT:
+                raise BroadcastError(f"{number}つ目のテキストが長すぎます（{TEXT_LIMIT}文字まで）")
+            out.append({"type": "text", "text": body})
+        elif kind == "event":
+            event = session.get(Event, _int(item.get("event_id"), number, "イベント"))
+            if event is None:
+                raise BroadcastError(f"{number}つ目: イベントが見つかりません")
+            out.append(event_messages.carousel([event], base_url))
+        elif kind == "survey":
+            survey = session.get(Survey, _int(item.get("survey_id"), number, "アンケート"))
+            if survey is None:
+                raise BroadcastError(f"{number}つ目: アンケートが見つかりません")
+            out.append(survey_messages.invitation(survey, surveys.template_of(session, survey)))
+        elif kind == "image":
+            out.append(_image_card(item, number))
+        else:
+            raise BroadcastError(f"{number}つ目: メッセージの種類が正しくありません: {kind!r}")
+    return out
+
+
+def _int(value: Any, number: int, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BroadcastError(f"{number}つ目: {what}を選んでください") from None
+
+
+def _image_card(item: dict[str, Any], number: int) -> Message:
+    image = _https(str(item.get("image_url") or ""), f"{number}つ目の画像")
+    caption = str(item.get("caption") or "").strip()[:100]
+    bubble: dict[str, Any] = {"type": "bubble", "hero": {"type": "image", "url": image, "size": "full",
+                                                         "aspectRatio": "20:13", "aspectMode": "cover"}}
+    if caption:
+        bubble["body"] = {"type": "box", "layout": "vertical",
+                          "contents": [{"type": "text", "text": caption, "wrap": True, "weight": "bold"}]}
+    if item.get("link_url"):
+        link = _https(str(item["link_url"]), f"{number}つ目のリンク")
+        bubble["hero"]["action"] = {"type": "uri", "uri": link}
+        bubble["footer"] = {"type": "box", "layout": "vertical", "contents": [
+            {"type": "button", "style": "link", "action": {"type": "uri", "label": "詳しく見る", "uri": link}}]}
+    return {"type": "flex", "altText": caption or "お知らせ（画像）", "contents": bubble}
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def create(session: Session, *, title: str, items: list[dict[str, Any]], audience: dict[str, Any], actor: str,
+           base_url: str, urgent: bool = False) -> Broadcast:
+    """A draft: nothing is sent until it is confirmed (schedule())."""
+    title = (title or "").strip()
+    if not title or len(title) > 100:
+        raise BroadcastError("件名を100文字以内で入れてください")
+    broadcast = Broadcast(title=title, items=items, messages=build_messages(session, items, base_url),
+                          audience=normalise_audience(session, audience), urgent=urgent, status="draft",
+                          created_by=actor)
+    session.add(broadcast)
+    session.flush()
+    return broadcast
+
+
+def edit(session: Session, broadcast: Broadcast, *, title: str, items: list[dict[str, Any]],
+         audience: dict[str, Any], base_url: str, urgent: bool) -> None:
+    """Change a draft or a scheduled broadcast that has not started; a scheduled one goes back to draft, so the
+    new count is confirmed again."""
+    if broadcast.status not in ("draft", "scheduled"):
+        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は変更できません")
+    title = (title or "").strip()
+    if not title or len(title) > 100:
+        raise BroadcastError("件名を100文字以内で入れてください")
+    broadcast.title, broadcast.items, broadcast.urgent = title, items, urgent
+    broadcast.messages = build_messages(session, items, base_url)
+    broadcast.audience = normalise_audience(session, audience)
+    broadcast.status, broadcast.updated_at = "draft", clock.now()
+
+
+def schedule(session: Session, broadcast: Broadcast, *, at: dt.datetime | None, confirmed_count: int | None = None
+             ) -> None:
+    """Confirm: send now (at=None) or at a set time. With confirmed_count, refuse if the audience has changed
+    since the preview the staff member confirmed."""
+    if broadcast.status not in ("draft", "scheduled"):
+        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は送信できません")
+    now = clock.now()
+    if at is not None and at < now - dt.timedelta(minutes=1):
+        raise BroadcastError("送信日時が過ぎています")
+    if confirmed_count is not None:
+        current = count(session, broadcast.audience).reachable
+        if current != confirmed_count:
+            raise BroadcastError(f"送信先の人数が変わりました（{confirmed_count}人 → {current}人）。"
+                                 "もう一度確認してください")
+    broadcast.status, broadcast.scheduled_at, broadcast.updated_at = "scheduled", at or now, now
+
+
+def cancel(session: Session, broadcast: Broadcast) -> None:
+    if broadcast.status not in ("draft", "scheduled"):
+        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は取り消せません")
+    broadcast.status, broadcast.updated_at = "cancelled", clock.now()
+
+
+def starts_at(broadcast: Broadcast, quiet_start: int, quiet_end: int) -> dt.datetime | None:
+    """When a scheduled broadcast will really start: its time, or the end of the quiet hours unless urgent."""
+    if broadcast.status != "scheduled" or broadcast.scheduled_at is None:
+        return None
+    if broadcast.urgent:
+        return broadcast.scheduled_at
+    return clock.outside_quiet_hours(broadcast.scheduled_at, quiet_start, quiet_end)
+
+
+def run_due(session: Session, *, outbox: Outbox, quiet_start: int = 21, quiet_end: int = 8) -> dict[str, int]:
+    """Start due broadcasts (one transaction each writes recipients and deliveries) and finish sent ones."""
+    now = clock.now()
+    started = 0
+    due = session.scalars(select(Broadcast).where(Broadcast.status == "scheduled", Broadcast.scheduled_at <= now)
+                          .order_by(Broadcast.scheduled_at).with_for_update(skip_locked=True)).all()
+    for broadcast in due:
+        if not broadcast.urgent and clock.outside_quiet_hours(now, quiet_start, quiet_end) > now:
+            continue  # it waits for the morning
+        start(session, broadcast, outbox=outbox)
+        started += 1
+    finished = 0
+    for broadcast in session.scalars(select(Broadcast).where(Broadcast.status == "sending")
+                                     .with_for_update(skip_locked=True)):
+        unfinished = session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.source == source(broadcast), Delivery.status.in_(UNFINISHED)))
+        if not unfinished:
+            broadcast.status, broadcast.finished_at = "done", now
+            finished += 1
+    return {"started": started, "finished": finished}
+
+
+def source(broadcast: Broadcast) -> str:
+    return f"broadcast:{broadcast.id}"
+
+
+def start(session: Session, broadcast: Broadcast, *, outbox: Outbox) -> None:
+    broadcast.status, broadcast.started_at = "sending", clock.now()
+    if broadcast.audience["kind"] == "all":
+        # LINE's broadcast endpoint reaches every friend, also those who never wrote to the bot
+        outbox.broadcast(session, messages=broadcast.messages, source=source(broadcast))
+        counted = count(session, broadcast.audience)
+        broadcast.recipients, broadcast.skipped = counted.reachable, counted.blocked
+        return
+    users = audience_users(broadcast.audience).subquery()
+    session.execute(insert(BroadcastRecipient).from_select(
+        ["broadcast_id", "user_id", "line_user_id", "skipped"],
+        select(literal(broadcast.id), users.c.id, users.c.line_user_id, not_(users.c.is_reachable))))
+    rows = session.execute(select(BroadcastRecipient.id, BroadcastRecipient.line_user_id).where(
+        BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.skipped.is_(False))
+        .order_by(BroadcastRecipient.id)).all()
+    for begin in range(0, len(rows), MULTICAST_LIMIT):
+        batch = rows[begin:begin + MULTICAST_LIMIT]
+        delivery = outbox.multicast(session, line_user_ids=[r.line_user_id for r in batch],
+                                    messages=broadcast.messages, source=source(broadcast))[0]
+        session.flush()
+        session.execute(update(BroadcastRecipient).where(
+            BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.skipped.is_(False),
+            BroadcastRecipient.id.between(batch[0].id, batch[-1].id)).values(delivery_id=delivery.id))
+    broadcast.recipients = len(rows)
+    broadcast.skipped = session.scalar(select(func.count()).select_from(BroadcastRecipient).where(
+        BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.skipped.is_(True))) or 0
+
+
+def test_send(session: Session, broadcast: Broadcast, *, user: User, outbox: Outbox) -> bool:
+    """The messages to one staff member's own LINE account, before the real thing."""
+    return bool(outbox.push(session, user=user, messages=[{"type": "text", "text": f"【テスト送信】{broadcast.title}"},
+                                                          *broadcast.messages][:MAX_MESSAGES_PER_REQUEST],
+                            source=f"broadcast-test:{broadcast.id}"))
+
+
+# --------------------------------------------------------------------------- progress and log
+
+
+def progress(session: Session, broadcast: Broadcast) -> dict[str, Any]:
+    """Recipients sent / failed / pending (and skipped: blocked the bot), for the progress bar and the API."""
+    sent = failed = pending = 0
+    if broadcast.audience["kind"] == "all":
+        statuses = session.scalars(select(Delivery.status).where(Delivery.source == source(broadcast))).all()
+        state = "failed" if "failed" in statuses else "pending" if set(statuses) & {*UNFINISHED} else "sent"
+        n = broadcast.recipients
+        sent, failed, pending = (n, 0, 0) if state == "sent" else (0, n, 0) if state == "failed" else (0, 0, n)
+    else:
+        for status, n in session.execute(
+            select(Delivery.status, func.count(BroadcastRecipient.id))
+            .join(Delivery, Delivery.id == BroadcastRecipient.delivery_id)
+            .where(BroadcastRecipient.broadcast_id == broadcast.id).group_by(Delivery.status)
+        ):
+            if status in ("sent", "outbox"):  # outbox: development without LINE, shown in the simulator
+                sent += n
+            elif status in ("failed", "skipped"):
+                failed += n
+            else:
+                pending += n
+    total = sent + failed + pending
+    return {"recipients": total, "sent": sent, "failed": failed, "pending": pending, "skipped": broadcast.skipped,
+            "percent": 100 if total == 0 and broadcast.status == "done" else
+            round(100 * (sent + failed) / total) if total else 0}
+
+
+def recipient_log(session: Session, broadcast: Broadcast, *, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    """One row per recipient: who, and what became of the request that carried the broadcast to them."""
+    rows = session.execute(
+        select(BroadcastRecipient, User.display_name, Delivery.status, Delivery.sent_at, Delivery.last_error,
+               Delivery.attempts)
+        .join(User, User.id == BroadcastRecipient.user_id)
+        .outerjoin(Delivery, Delivery.id == BroadcastRecipient.delivery_id)
+        .where(BroadcastRecipient.broadcast_id == broadcast.id)
+        .order_by(BroadcastRecipient.id).offset(offset).limit(limit))
+    return [{"user_id": r.user_id, "display_name": name, "line_user_id": r.line_user_id,
+             "status": "skipped" if r.skipped else ("sent" if status == "outbox" else status or "pending"),
+             "sent_at": sent_at, "error": error, "attempts": attempts or 0}
+            for r, name, status, sent_at, error, attempts in rows]
+
+
+def recent(session: Session, limit: int = 50) -> list[Broadcast]:
+    return list(session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
+

@@ -1,0 +1,17 @@
+"""The staff console: server-rendered pages (Jinja2) at /console, in Japanese, for ward office staff."""
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.staticfiles import StaticFiles
+
+from console import auth, broadcasts, dashboard, events, members, opinions, staff, surveys
+from console.deps import LoginRequired, login_redirect
+
+router = APIRouter(prefix="/console")
+router.add_api_route("", dashboard.dashboard, methods=["GET"], include_in_schema=False)
+for module in (auth, events, members, surveys, broadcasts, opinions, staff):
+    router.include_router(module.router)
+
+static = StaticFiles(directory=str(Path(__file__).parent / "static"))
+__all__ = ["LoginRequired", "login_redirect", "router", "static"]

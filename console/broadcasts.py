@@ -1,0 +1,223 @@
+"""Broadcasts in the console: compose, preview (as in LINE, with the exact count and the quota), test send,
+confirm (now or at a time), progress, the per-recipient log, history, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from bot import clock
+from broadcasts import service
+from console.deps import Editor, FormError, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
+from db.base import transaction
+from db.models import Broadcast, Event, Subcommittee, Survey, User
+from events.service import OPT_IN_CATEGORIES
+from staff.service import record
+
+router = APIRouter(prefix="/broadcasts")
+SLOTS = 5
+LOG_PAGE = 100
+
+
+def _get(session: Any, broadcast_id: int, lock: bool = False) -> Broadcast:
+    return get_or_404(session, Broadcast, broadcast_id, "配信", lock=lock)
+
+
+def _items(form: Any) -> list[dict[str, Any]]:
+    """The message slots staff filled in (an empty slot is left out)."""
+    items = []
+    for i in range(SLOTS):
+        kind = str(form.get(f"type{i}", ""))
+        if kind == "text" and str(form.get(f"text{i}", "")).strip():
+            items.append({"type": "text", "text": str(form.get(f"text{i}"))})
+        elif kind == "event" and form.get(f"event{i}"):
+            items.append({"type": "event", "event_id": form.get(f"event{i}")})
+        elif kind == "survey" and form.get(f"survey{i}"):
+            items.append({"type": "survey", "survey_id": form.get(f"survey{i}")})
+        elif kind == "image" and str(form.get(f"image{i}", "")).strip():
+            items.append({"type": "image", "image_url": str(form.get(f"image{i}")),
+                          "link_url": str(form.get(f"link{i}", "")).strip() or None,
+                          "caption": str(form.get(f"caption{i}", ""))})
+    return items
+
+
+def _audience(form: Any) -> dict[str, Any]:
+    return {"kind": str(form.get("audience", "")), "subcommittees": [str(v) for v in form.getlist("subcommittee")],
+            "category": str(form.get("category", ""))}
+
+
+def _form_of(broadcast: Broadcast) -> dict[str, Any]:
+    """A stored broadcast as the compose form's values (for editing)."""
+    values: dict[str, Any] = {"title": broadcast.title, "audience": broadcast.audience["kind"],
+                              "subcommittee": broadcast.audience.get("subcommittees", []),
+                              "category": broadcast.audience.get("category", ""), "urgent": broadcast.urgent}
+    for i, item in enumerate(broadcast.items):
+        values[f"type{i}"] = item["type"]
+        values[f"text{i}"] = item.get("text", "")
+        values[f"event{i}"] = str(item.get("event_id", ""))
+        values[f"survey{i}"] = str(item.get("survey_id", ""))
+        values[f"image{i}"], values[f"link{i}"] = item.get("image_url", ""), item.get("link_url") or ""
+        values[f"caption{i}"] = item.get("caption", "")
+    return values
+
+
+def _compose(request: Request, staff: Any, *, form: Any, broadcast: Broadcast | None = None, error: str | None = None,
+             status_code: int = 200) -> HTMLResponse:
+    with runtime_of(request).sessions() as session:
+        events = list(session.scalars(select(Event).where(Event.ends_at >= clock.now()).order_by(Event.starts_at)))
+        surveys = list(session.scalars(select(Survey).where(Survey.status.in_(("open", "scheduled", "draft")))))
+        subcommittees = list(session.scalars(select(Subcommittee.name).order_by(Subcommittee.id)))
+    values = form if hasattr(form, "getlist") else None
+    return render(request, "broadcast_form.html", staff, status_code, form=form, values=values, broadcast=broadcast,
+                  error=error, events=events, surveys=surveys, subcommittees=subcommittees, slots=range(SLOTS),
+                  audiences=service.AUDIENCES, item_types=service.ITEM_TYPES, categories=OPT_IN_CATEGORIES)
+
+
+@router.get("", response_class=HTMLResponse, include_in_schema=False)
+def history(request: Request, staff: StaffDep) -> HTMLResponse:
+    with runtime_of(request).sessions() as session:
+        rows = [(b, service.progress(session, b)) for b in service.recent(session, 100)]
+    return render(request, "broadcasts.html", staff, rows=rows, statuses=service.STATUSES,
+                  describe=service.describe_audience)
+
+
+@router.get("/new", response_class=HTMLResponse, include_in_schema=False)
+def new(request: Request, staff: Editor) -> HTMLResponse:
+    return _compose(request, staff, form={"type0": "text", "audience": "members"})
+
+
+@router.post("/new", response_class=HTMLResponse, include_in_schema=False)
+def create(request: Request, staff: Editor, form: Posted) -> Response:
+    runtime = runtime_of(request)
+    try:
+        with transaction(runtime.sessions) as session:
+            broadcast = service.create(session, title=str(form.get("title", "")), items=_items(form),
+                                       audience=_audience(form), actor=staff.name,
+                                       base_url=runtime.settings.public_base_url, urgent=form.get("urgent") == "on")
+            record(session, actor=staff.name, action="broadcast.draft", target=f"broadcast:{broadcast.id}",
+                   detail=broadcast.title)
+            broadcast_id = broadcast.id
+    except service.BroadcastError as exc:
+        return _compose(request, staff, form=form, error=str(exc), status_code=422)
+    return redirect(f"/console/broadcasts/{broadcast_id}")
+
+
+@router.get("/{broadcast_id}/edit", response_class=HTMLResponse, include_in_schema=False)
+def edit_page(request: Request, staff: Editor, broadcast_id: int) -> HTMLResponse:
+    with runtime_of(request).sessions() as session:
+        broadcast = _get(session, broadcast_id)
+    if broadcast.status not in ("draft", "scheduled"):
+        raise HTTPException(409, "送信を始めた配信は変更できません")
+    return _compose(request, staff, form=_form_of(broadcast), broadcast=broadcast)
+
+
+@router.post("/{broadcast_id}/edit", response_class=HTMLResponse, include_in_schema=False)
+def edit(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Response:
+    runtime = runtime_of(request)
+    try:
+        with transaction(runtime.sessions) as session:
+            broadcast = _get(session, broadcast_id, lock=True)
+            service.edit(session, broadcast, title=str(form.get("title", "")), items=_items(form),
+                         audience=_audience(form), base_url=runtime.settings.public_base_url,
+                         urgent=form.get("urgent") == "on")
+            record(session, actor=staff.name, action="broadcast.edit", target=f"broadcast:{broadcast.id}",
+                   detail=broadcast.title)
+    except service.BroadcastError as exc:
+        with runtime.sessions() as session:
+            broadcast = _get(session, broadcast_id)
+        return _compose(request, staff, form=form, broadcast=broadcast, error=str(exc), status_code=422)
+    return redirect(f"/console/broadcasts/{broadcast_id}", "saved")
+
+
+@router.get("/{broadcast_id}", response_class=HTMLResponse, include_in_schema=False)
+async def show(request: Request, staff: StaffDep, broadcast_id: int) -> HTMLResponse:
+    """A draft: the preview with the count, the quota and the confirmation. Later: progress and the log."""
+    runtime = runtime_of(request)
+    settings = runtime.settings
+
+    def load() -> dict[str, Any]:
+        with runtime.sessions() as session:
+            broadcast = _get(session, broadcast_id)
+            counted = service.count(session, broadcast.audience)
+            own = session.get(User, staff.user_id) if staff.user_id else None
+            return {"broadcast": broadcast, "count": counted, "progress": service.progress(session, broadcast),
+                    "starts_at": service.starts_at(broadcast, settings.quiet_hours_start, settings.quiet_hours_end),
+                    "can_test": own is not None and own.is_reachable}
+
+    data = await run_in_threadpool(load)
+    broadcast, starts_at = data["broadcast"], data["starts_at"]
+    # a draft, or a broadcast booked for later, can still be changed; otherwise show how the sending goes
+    data["editable"] = broadcast.status == "draft" or (broadcast.status == "scheduled" and starts_at > clock.now())
+    quota = await runtime.gateway.quota() if data["editable"] else None
+    return render(request, "broadcast.html", staff, quota=quota, line_enabled=settings.line_enabled,
+                  statuses=service.STATUSES, audience=service.describe_audience(data["broadcast"].audience),
+                  quiet=(settings.quiet_hours_start, settings.quiet_hours_end), **data)
+
+
+@router.post("/{broadcast_id}/confirm", include_in_schema=False)
+def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Response:
+    runtime = runtime_of(request)
+    try:
+        with transaction(runtime.sessions) as session:
+            broadcast = _get(session, broadcast_id, lock=True)
+            when = str(form.get("when", "now"))
+            at = parse_local(str(form.get("scheduled_at", "")), "送信") if when == "later" else None
+            confirmed = str(form.get("confirmed_count", ""))
+            service.schedule(session, broadcast, at=at, confirmed_count=int(confirmed) if confirmed.isdigit() else -1)
+            record(session, actor=staff.name, action="broadcast.schedule" if at else "broadcast.send",
+                   target=f"broadcast:{broadcast.id}",
+                   detail=f"{broadcast.title} → {service.describe_audience(broadcast.audience)}（{confirmed}人）")
+    except (service.BroadcastError, FormError) as exc:
+        raise HTTPException(409, str(exc)) from None
+    if at is None:
+        runtime.kick_broadcasts()
+    return redirect(f"/console/broadcasts/{broadcast_id}", "scheduled" if at else "started")
+
+
+@router.post("/{broadcast_id}/test", include_in_schema=False)
+def test_send(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Response:
+    runtime = runtime_of(request)
+    with transaction(runtime.sessions) as session:
+        broadcast = _get(session, broadcast_id)
+        user = session.get(User, staff.user_id) if staff.user_id else None
+        if user is None or not service.test_send(session, broadcast, user=user, outbox=runtime.gateway.outbox):
+            raise HTTPException(409, "テスト送信先のLINEアカウントが連携されていません"
+                                     "（管理者に連携を依頼してください）")
+        record(session, actor=staff.name, action="broadcast.test", target=f"broadcast:{broadcast.id}")
+    runtime.gateway.wake()
+    return redirect(f"/console/broadcasts/{broadcast_id}", "tested")
+
+
+@router.post("/{broadcast_id}/cancel", include_in_schema=False)
+def cancel(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Response:
+    with transaction(runtime_of(request).sessions) as session:
+        broadcast = _get(session, broadcast_id, lock=True)
+        try:
+            service.cancel(session, broadcast)
+        except service.BroadcastError as exc:
+            raise HTTPException(409, str(exc)) from None
+        record(session, actor=staff.name, action="broadcast.cancel", target=f"broadcast:{broadcast.id}",
+               detail=broadcast.title)
+    return redirect(f"/console/broadcasts/{broadcast_id}", "cancelled")
+
+
+@router.get("/{broadcast_id}/progress.json", include_in_schema=False)
+def progress(request: Request, staff: StaffDep, broadcast_id: int) -> JSONResponse:
+    with runtime_of(request).sessions() as session:
+        broadcast = _get(session, broadcast_id)
+        return JSONResponse({"status": broadcast.status, "label": service.STATUSES[broadcast.status],
+                             **service.progress(session, broadcast)})
+
+
+@router.get("/{broadcast_id}/log", response_class=HTMLResponse, include_in_schema=False)
+def recipient_log(request: Request, staff: StaffDep, broadcast_id: int, page: int = 1) -> HTMLResponse:
+    page = max(page, 1)
+    with runtime_of(request).sessions() as session:
+        broadcast = _get(session, broadcast_id)
+        rows = service.recipient_log(session, broadcast, offset=(page - 1) * LOG_PAGE, limit=LOG_PAGE + 1)
+    return render(request, "broadcast_log.html", staff, broadcast=broadcast, rows=rows[:LOG_PAGE], page=page,
+                  more=len(rows) > LOG_PAGE)
