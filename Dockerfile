@@ -19,6 +19,9 @@ COPY api ./api
 COPY events ./events
 COPY opinions ./opinions
 COPY richmenu ./richmenu
+COPY broadcasts ./broadcasts
+COPY console ./console
+COPY staff ./staff
 COPY main.py config.py alembic.ini ./
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 app \

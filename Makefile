@@ -38,5 +38,9 @@ lint: install
 bench: install
 	$(BIN)/python bench/webhook.py
 
+## Check the Dockerfile and docker-compose.yml without a Docker engine.
+check-docker: install
+	$(BIN)/python .ci/check_docker.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

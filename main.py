@@ -71,6 +71,9 @@ def _cmd_demo(settings: Settings) -> None:
     with transaction(make_session_factory(engine)) as session:
         added = demo.load(session, Outbox(line_enabled=settings.line_enabled))
     print("demo data: " + ", ".join(f"{n} {kind} added" for kind, n in added.items()))
+    if added["staff accounts"]:
+        name, password, _role = demo.DEMO_STAFF
+        print(f"staff console: http://127.0.0.1:8000/console  (log in as {name} / {password})")
 
 
 def _cmd_serve(settings: Settings, host: str, port: int) -> None:

@@ -153,6 +153,14 @@ async def conversation(request: Request, user_id: str) -> list[dict[str, Any]]:
                 ):
                     items.append({"from": "bot", "at": delivery.created_at.isoformat(),
                                   "messages": delivery.messages, "status": delivery.status})
+                # broadcasts from the console: multicasts that name the user, and broadcasts to everyone
+                for delivery in session.scalars(
+                    select(Delivery).where(Delivery.kind.in_(("multicast", "broadcast")), Delivery.created_at
+                                           >= user.created_at).order_by(Delivery.id.desc()).limit(50)
+                ):
+                    if delivery.kind == "broadcast" or user_id in delivery.recipients:
+                        items.append({"from": "bot", "at": delivery.created_at.isoformat(),
+                                      "messages": delivery.messages, "status": delivery.status})
             items.sort(key=lambda item: item["at"])
             return items[-150:]
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.gateway import Outbox
-from db.models import Event, Member, Survey, User
+from db.models import Event, Member, StaffAccount, Survey, User
 
 DEMO_RESIDENTS = [
     # (simulator key, display name, language)
@@ -27,6 +27,8 @@ DEMO_MEMBERS = [
     ("弁天 四郎", "子育て・健康部会", False),
     ("市岡 五月", "安全・安心部会", False),
 ]
+# The console's demo account (development only: `main.py demo` is not run in production).
+DEMO_STAFF = ("demo", "minato-demo-2026", "admin")
 DEMO_SURVEY_TITLE = "区政会議に関するアンケート（デモ）"
 WARD_SITE = "https://www.city.osaka.lg.jp/minato/"
 # (title, kind, days from today, start hour, hours long (or days for multi-day), venue, address, lat, lon, tags,
@@ -68,9 +70,14 @@ def _user(session: Session, key: str, name: str, language: str) -> tuple[User, b
 def load(session: Session, outbox: Outbox | None = None) -> dict[str, int]:
     """Create what is missing; return how many rows of each kind were added."""
     from members import service as members
+    from staff import service as staff
     from surveys import service as surveys
 
-    added = {"users": 0, "members": 0, "surveys": 0, "events": 0}
+    added = {"users": 0, "members": 0, "surveys": 0, "events": 0, "staff accounts": 0}
+    if session.scalars(select(StaffAccount.id)).first() is None:
+        name, password, role = DEMO_STAFF
+        staff.create(session, name=name, password=password, role=role, user_id=None)
+        added["staff accounts"] = 1
     for key, name, language in DEMO_RESIDENTS:
         added["users"] += _user(session, key, name, language)[1]
     member_user, created = _user(session, *DEMO_MEMBER_USER)

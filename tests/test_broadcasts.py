@@ -269,3 +269,26 @@ def test_broadcast_routes_need_the_token(client, line):
     assert client.get("/api/v1/broadcasts/1").status_code == 401
     assert client.post("/api/v1/broadcasts", json={}).status_code == 401
     assert client.post("/api/v1/broadcasts/1/cancel").status_code == 401
+
+
+def test_without_line_a_broadcast_shows_in_the_simulator(database_url, sessions):
+    """Development (`make run`, no LINE account): a broadcast stays in the outbox and the simulator shows it."""
+    from fastapi.testclient import TestClient
+
+    from main import create_app
+    from tests.conftest import make_settings
+
+    who = people(sessions, residents=1, members={"総務部会": 1})
+    settings = make_settings(database_url, None, quiet_hours_start=0, quiet_hours_end=0)
+    with TestClient(create_app(settings)) as client:
+        created = post(client, audience={"kind": "subcommittees", "subcommittees": ["総務部会"]},
+                       messages=[{"type": "text", "text": "部会だけのお知らせ"}]).json()
+        body = wait_done(client, created["id"])
+        assert body["counts"]["sent"] == 1
+
+        def texts_of(user_id: str) -> list[str]:
+            items = client.get("/simulator/api/messages", params={"user_id": user_id}).json()
+            return [m.get("text") for item in items if item["from"] == "bot" for m in item["messages"]]
+
+        assert "部会だけのお知らせ" in texts_of(who["総務部会"][0])
+        assert "部会だけのお知らせ" not in texts_of(who["residents"][0])
