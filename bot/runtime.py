@@ -142,12 +142,20 @@ class Runtime:
 
         def work() -> dict[str, int]:
             with transaction(self.sessions) as session:
-                return broadcasts.run_due(session, outbox=self.gateway.outbox,
+                done = broadcasts.run_due(session, outbox=self.gateway.outbox,
                                           quiet_start=self.settings.quiet_hours_start,
                                           quiet_end=self.settings.quiet_hours_end)
+            done["chunks"] = 0
+            while True:  # one transaction a chunk; the gateway starts on the first while the rest are queued
+                with transaction(self.sessions) as session:
+                    if not broadcasts.queue_chunk(session, outbox=self.gateway.outbox):
+                        return done
+                done["chunks"] += 1
+                if self._loop is not None:
+                    self._loop.call_soon_threadsafe(self.gateway.wake)
 
         async with self._broadcast_lock:
             done = await asyncio.to_thread(work)
-        if done["started"]:
+        if done["started"] or done["chunks"]:
             log.info("broadcasts: %s", done)
             self.gateway.wake()

@@ -46,6 +46,7 @@ AUDIENCES = {
 ITEM_TYPES = {"text": "テキスト", "event": "イベントカード", "survey": "アンケートの案内", "image": "画像とリンク"}
 STATUSES = {"draft": "下書き", "scheduled": "予約済み", "sending": "送信中", "done": "完了", "cancelled": "取消"}
 UNFINISHED = ("pending", "sending", "held")
+QUEUE_CHUNK = 5000  # recipients queued in one transaction
 
 
 class BroadcastError(ValueError):
@@ -255,7 +256,7 @@ def starts_at(broadcast: Broadcast, quiet_start: int, quiet_end: int) -> dt.date
 
 
 def run_due(session: Session, *, outbox: Outbox, quiet_start: int = 21, quiet_end: int = 8) -> dict[str, int]:
-    """Start due broadcasts (one transaction each writes recipients and deliveries) and finish sent ones."""
+    """Start due broadcasts (recipients are then queued in chunks: queue_chunk) and mark finished ones done."""
     now = clock.now()
     started = 0
     due = session.scalars(select(Broadcast).where(Broadcast.status == "scheduled", Broadcast.scheduled_at <= now)
@@ -266,7 +267,8 @@ def run_due(session: Session, *, outbox: Outbox, quiet_start: int = 21, quiet_en
         start(session, broadcast, outbox=outbox)
         started += 1
     finished = 0
-    for broadcast in session.scalars(select(Broadcast).where(Broadcast.status == "sending")
+    for broadcast in session.scalars(select(Broadcast).where(Broadcast.status == "sending",
+                                                             Broadcast.queued_at.is_not(None))
                                      .with_for_update(skip_locked=True)):
         unfinished = session.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.source == source(broadcast), Delivery.status.in_(UNFINISHED)))
@@ -281,31 +283,46 @@ def source(broadcast: Broadcast) -> str:
 
 
 def start(session: Session, broadcast: Broadcast, *, outbox: Outbox) -> None:
+    """Mark it sending. "All friends" is one request to LINE's broadcast endpoint (it reaches every friend, also
+    those who never wrote to the bot); a segment's recipients are queued afterwards, a chunk at a time."""
     broadcast.status, broadcast.started_at = "sending", clock.now()
     if broadcast.audience["kind"] == "all":
-        # LINE's broadcast endpoint reaches every friend, also those who never wrote to the bot
         outbox.broadcast(session, messages=broadcast.messages, source=source(broadcast))
         counted = count(session, broadcast.audience)
-        broadcast.recipients, broadcast.skipped = counted.reachable, counted.blocked
-        return
-    users = audience_users(broadcast.audience).subquery()
-    session.execute(insert(BroadcastRecipient).from_select(
+        broadcast.recipients, broadcast.skipped, broadcast.queued_at = counted.reachable, counted.blocked, clock.now()
+
+
+def queue_chunk(session: Session, *, outbox: Outbox, chunk: int = QUEUE_CHUNK) -> bool:
+    """Queue the next recipients of a sending broadcast: a row each, and the multicasts of 500 that carry them, in
+    this one transaction. Short transactions keep the webhook's writes flowing beside a big broadcast; a crash
+    between two chunks loses nothing, as the next run goes on after the last user queued. False when none is left."""
+    broadcast = session.scalars(select(Broadcast).where(Broadcast.status == "sending", Broadcast.queued_at.is_(None))
+                                .order_by(Broadcast.id).limit(1).with_for_update(skip_locked=True)).first()
+    if broadcast is None:
+        return False
+    after = session.scalar(select(func.max(BroadcastRecipient.user_id))
+                           .where(BroadcastRecipient.broadcast_id == broadcast.id)) or 0
+    users = audience_users(broadcast.audience).where(User.id > after).order_by(User.id).limit(chunk).subquery()
+    added = session.execute(insert(BroadcastRecipient).from_select(
         ["broadcast_id", "user_id", "line_user_id", "skipped"],
-        select(literal(broadcast.id), users.c.id, users.c.line_user_id, not_(users.c.is_reachable))))
-    rows = session.execute(select(BroadcastRecipient.id, BroadcastRecipient.line_user_id).where(
-        BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.skipped.is_(False))
-        .order_by(BroadcastRecipient.id)).all()
+        select(literal(broadcast.id), users.c.id, users.c.line_user_id, not_(users.c.is_reachable)))).rowcount or 0
+    unqueued = (BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.skipped.is_(False),
+                BroadcastRecipient.delivery_id.is_(None))
+    rows = session.execute(select(BroadcastRecipient.id, BroadcastRecipient.line_user_id).where(*unqueued)
+                           .order_by(BroadcastRecipient.id)).all()
     for begin in range(0, len(rows), MULTICAST_LIMIT):
         batch = rows[begin:begin + MULTICAST_LIMIT]
         delivery = outbox.multicast(session, line_user_ids=[r.line_user_id for r in batch],
                                     messages=broadcast.messages, source=source(broadcast))[0]
         session.flush()
         session.execute(update(BroadcastRecipient).where(
-            BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.skipped.is_(False),
-            BroadcastRecipient.id.between(batch[0].id, batch[-1].id)).values(delivery_id=delivery.id))
-    broadcast.recipients = len(rows)
-    broadcast.skipped = session.scalar(select(func.count()).select_from(BroadcastRecipient).where(
-        BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.skipped.is_(True))) or 0
+            *unqueued, BroadcastRecipient.id.between(batch[0].id, batch[-1].id)).values(delivery_id=delivery.id)
+            .execution_options(synchronize_session=False))  # no recipient objects are loaded to keep in step
+    broadcast.recipients += len(rows)
+    broadcast.skipped += added - len(rows)
+    if added < chunk:
+        broadcast.queued_at = clock.now()
+    return True
 
 
 def test_send(session: Session, broadcast: Broadcast, *, user: User, outbox: Outbox) -> bool:

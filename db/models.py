@@ -430,8 +430,9 @@ class Broadcast(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     scheduled_at: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime | None]
+    queued_at: Mapped[dt.datetime | None]  # every recipient has a delivery (they are queued in chunks)
     finished_at: Mapped[dt.datetime | None]
-    recipients: Mapped[int] = mapped_column(default=0)  # queued when it started
+    recipients: Mapped[int] = mapped_column(default=0)  # queued so far
     skipped: Mapped[int] = mapped_column(default=0)  # in the audience, but they have blocked the bot
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
