@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 14  # with the back-off below: retries for about 25 minutes of LINE trouble
     # A process that dies mid-send holds its claimed deliveries this long; then another process takes them over.
     delivery_lease_seconds: float = Field(60.0, gt=0)
+    inbox_lease_seconds: float = Field(120.0, gt=0)  # the same for webhook events being handled
     event_max_attempts: int = 5
     retry_base_seconds: float = 0.2  # 0.2, 0.4, 0.8 ... s, with jitter, up to retry_max_seconds
     retry_max_seconds: float = 600.0

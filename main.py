@@ -17,6 +17,7 @@ from bot import health, logs, metrics, simulator, webhook
 from bot.headers import SecurityHeaders
 from bot.runtime import Runtime
 from config import Settings, SettingsError
+from db.base import OtherProcessRunning
 from events import feed
 
 
@@ -91,7 +92,11 @@ def _cmd_worker(settings: Settings) -> None:
 
     async def run() -> None:
         runtime = Runtime(settings)
-        await runtime.start()
+        try:
+            await runtime.start()
+        except OtherProcessRunning as exc:
+            print(exc, file=sys.stderr)
+            sys.exit(2)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

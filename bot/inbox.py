@@ -27,7 +27,6 @@ from handlers.router import Context, Dispatcher
 
 log = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(seconds=120)
 UNFINISHED = ("pending", "processing")
 # Event types that carry a user and get handled; everything else is stored and ignored.
 HANDLED_TYPES = {"message", "follow", "unfollow", "postback", "beacon", "accountLink", "things"}
@@ -183,25 +182,25 @@ class InboxProcessor:
         self.gateway.wake()
         return len(claimed)
 
-    async def _fetch_profiles(self, claimed: list[tuple[int, str, dict[str, Any], bool]]) -> dict[str, Any]:
+    async def _fetch_profiles(self, claimed: list[tuple[int, str, dict[str, Any], bool, int]]) -> dict[str, Any]:
         if not self.gateway.line_enabled:
             return {}
-        wanted = {key for _id, key, payload, stale in claimed
+        wanted = {key for _id, key, payload, stale, _attempt in claimed
                   if payload.get("type") != "unfollow" and (stale or payload.get("type") == "follow")}
         keys = sorted(wanted)
         results = await asyncio.gather(*(self.gateway.get_profile(key) for key in keys))
         return dict(zip(keys, results, strict=True))
 
-    def _handle_all(self, claimed: list[tuple[int, str, dict[str, Any], bool]], profiles: dict[str, Any]) -> None:
-        for event_id, key, payload, _stale in claimed:
+    def _handle_all(self, claimed: list[tuple[int, str, dict[str, Any], bool, int]], profiles: dict[str, Any]) -> None:
+        for event_id, key, payload, _stale, attempt in claimed:
             try:
-                self._handle(event_id, payload, profiles.get(key))
+                self._handle(event_id, payload, profiles.get(key), attempt)
             except Exception as exc:
                 log.exception("processing of webhook event failed",
                               extra={"webhook_event_id": payload.get("webhookEventId"), "event_id": event_id})
-                self._fail(event_id, exc)
+                self._fail(event_id, exc, attempt)
 
-    def _claim(self, limit: int) -> list[tuple[int, str, dict[str, Any], bool]]:
+    def _claim(self, limit: int) -> list[tuple[int, str, dict[str, Any], bool, int]]:
         now = clock.now()
         earlier = aliased(InboxEvent)
         # An event waits while an older event of the same user is unfinished: per-user order is LINE's timestamp.
@@ -223,18 +222,29 @@ class InboxProcessor:
                 .order_by(InboxEvent.line_timestamp, InboxEvent.id).limit(limit)
                 .with_for_update(skip_locked=True, of=InboxEvent)
             ))
+            lease_until = now + dt.timedelta(seconds=self.settings.inbox_lease_seconds)
             for row in rows:
-                row.status, row.lease_until = "processing", now + LEASE
+                row.status, row.lease_until = "processing", lease_until
                 row.attempts += 1
             keys = {row.user_key for row in rows}
             known = set(session.scalars(select(User.line_user_id).where(
                 User.line_user_id.in_(keys), User.profile_updated_at.is_not(None))))
-            return [(row.id, row.user_key, row.payload, row.user_key not in known) for row in rows]
+            return [(row.id, row.user_key, row.payload, row.user_key not in known, row.attempts) for row in rows]
 
-    def _handle(self, event_id: int, payload: dict[str, Any], profile: dict[str, Any] | None) -> None:
+    @staticmethod
+    def _still_ours(session: Any, event_id: int, attempt: int) -> InboxEvent | None:
+        """The event, locked, if this claim still holds it. A claim whose lease ran out (a stalled process) may have
+        been taken over by another process, which counted one more attempt: then this one must not act on it."""
+        row = session.get(InboxEvent, event_id, with_for_update=True)
+        if row is None or row.status != "processing" or row.attempts != attempt:
+            return None
+        return row
+
+    def _handle(self, event_id: int, payload: dict[str, Any], profile: dict[str, Any] | None, attempt: int) -> None:
         with transaction(self.sessions) as session:
-            row = session.get(InboxEvent, event_id)
-            if row is None or row.status != "processing":
+            row = self._still_ours(session, event_id, attempt)
+            if row is None:
+                log.warning("webhook event taken over by another claim; left to it", extra={"event_id": event_id})
                 return
             source = payload.get("source") or {}
             user = None
@@ -253,9 +263,9 @@ class InboxProcessor:
             log.info("webhook event %s", row.status,
                      extra={"webhook_event_id": row.webhook_event_id, "event_type": row.event_type})
 
-    def _fail(self, event_id: int, exc: Exception) -> None:
+    def _fail(self, event_id: int, exc: Exception, attempt: int) -> None:
         with transaction(self.sessions) as session:
-            row = session.get(InboxEvent, event_id)
+            row = self._still_ours(session, event_id, attempt)
             if row is None:
                 return
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +16,7 @@ from bot.inbox import InboxProcessor, InboxWriter
 from bot.scheduler import Scheduler
 from broadcasts import service as broadcasts
 from config import Settings
-from db.base import make_engine, make_session_factory, transaction
+from db.base import claim_sqlite_worker, make_engine, make_session_factory, transaction
 from db.migrate import ensure_migrated
 from db.models import SystemFlag
 from events import service as events
@@ -41,6 +42,7 @@ class Runtime:
         self._kicks: set[asyncio.Task[None]] = set()
         self._broadcast_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._release_worker_lock: Callable[[], None] = lambda: None
 
     async def start(self) -> None:
         ensure_migrated(self.engine)
@@ -52,6 +54,7 @@ class Runtime:
         self._stop = asyncio.Event()
         role = self.settings.process_role
         if role != "web":
+            self._release_worker_lock = claim_sqlite_worker(self.settings.database_url)
             if self.settings.start_background_workers:
                 self._tasks = [
                     asyncio.create_task(self.processor.run(self._stop), name="inbox"),
@@ -98,6 +101,8 @@ class Runtime:
         self._tasks = []
         await self.inbox_writer.stop()
         await self.gateway.close()
+        self._release_worker_lock()
+        self._release_worker_lock = lambda: None
 
     async def run_surveys(self) -> None:
         """Open scheduled surveys, close expired ones, send due reminders (each exactly once)."""

@@ -303,9 +303,10 @@ def queue_chunk(session: Session, *, outbox: Outbox, chunk: int = QUEUE_CHUNK) -
     after = session.scalar(select(func.max(BroadcastRecipient.user_id))
                            .where(BroadcastRecipient.broadcast_id == broadcast.id)) or 0
     users = audience_users(broadcast.audience).where(User.id > after).order_by(User.id).limit(chunk).subquery()
-    added = session.execute(insert(BroadcastRecipient).from_select(
+    added = session.scalar(select(func.count()).select_from(users)) or 0  # (PostgreSQL gives no rowcount below)
+    session.execute(insert(BroadcastRecipient).from_select(
         ["broadcast_id", "user_id", "line_user_id", "skipped"],
-        select(literal(broadcast.id), users.c.id, users.c.line_user_id, not_(users.c.is_reachable)))).rowcount or 0
+        select(literal(broadcast.id), users.c.id, users.c.line_user_id, not_(users.c.is_reachable))))
     unqueued = (BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.skipped.is_(False),
                 BroadcastRecipient.delivery_id.is_(None))
     rows = session.execute(select(BroadcastRecipient.id, BroadcastRecipient.line_user_id).where(*unqueued)

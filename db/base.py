@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import fcntl
+import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -129,3 +131,47 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
                 yield session
         finally:
             _writing.active = False
+
+
+class OtherProcessRunning(RuntimeError):
+    """Another process already does the background work on this SQLite database."""
+
+
+_worker_locks: dict[str, list[int]] = {}  # lock file -> [file descriptor, holders in this process]
+_worker_locks_guard = threading.Lock()
+
+
+def claim_sqlite_worker(url: str) -> Callable[[], None]:
+    """On SQLite, let one process only run the background work (inbox, deliveries, scheduler): SQLite has one
+    writer, and several workers would wait on each other. A lock file beside the database, held while the process
+    lives (the kernel lets it go if the process dies). Runtimes in one process share it. Returns the release; on
+    other databases it does nothing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return lambda: None
+    path = str(Path(parsed.database).resolve()) + ".worker.lock"
+    with _worker_locks_guard:
+        entry = _worker_locks.get(path)
+        if entry is None:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise OtherProcessRunning(
+                    f"Another process already does the background work on the SQLite database {parsed.database}. "
+                    "SQLite has one writer, so one process only may run the inbox, deliveries and scheduler. "
+                    "To run several, use PostgreSQL (DATABASE_URL=postgresql+psycopg://...); extra processes that "
+                    "only answer HTTP can run with PROCESS_ROLE=web.") from None
+            entry = _worker_locks[path] = [fd, 0]
+        entry[1] += 1
+
+    def release() -> None:
+        with _worker_locks_guard:
+            entry[1] -= 1
+            if entry[1] == 0:
+                fcntl.flock(entry[0], fcntl.LOCK_UN)
+                os.close(entry[0])
+                _worker_locks.pop(path, None)
+
+    return release

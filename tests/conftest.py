@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import webhook_events
@@ -23,6 +22,7 @@ from db.base import Base, make_engine, make_session_factory
 from db.migrate import upgrade
 from db.models import Delivery, InboxEvent
 from main import create_app
+from tests.databases import fresh_postgres
 from tests.fakeline import spec
 from tests.fakeline.server import FakeLine
 
@@ -41,19 +41,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         upgrade(make_engine(url))
         yield url
         return
-    base = make_url(server_url)
-    name = f"minato_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres(server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

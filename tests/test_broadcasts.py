@@ -21,7 +21,7 @@ from bot import clock
 from bot.gateway import Outbox
 from broadcasts import service
 from db.base import transaction
-from db.models import Broadcast, BroadcastRecipient, CategorySubscription, Member, Subcommittee, User
+from db.models import Broadcast, BroadcastRecipient, CategorySubscription, Delivery, Member, Subcommittee, User
 from tests.conftest import ADMIN, SECRET, TOKEN, wait_for
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -292,3 +292,30 @@ def test_without_line_a_broadcast_shows_in_the_simulator(database_url, sessions)
 
         assert "部会だけのお知らせ" in texts_of(who["総務部会"][0])
         assert "部会だけのお知らせ" not in texts_of(who["residents"][0])
+
+
+def test_recipients_are_queued_in_chunks_each_once(sessions):
+    """Small chunks, so several transactions queue one broadcast (on both databases): everyone once, in order."""
+    who = people(sessions, residents=7, blocked=2)
+    outbox = Outbox(line_enabled=True)
+    with transaction(sessions) as session:
+        broadcast = service.create(session, title="少しずつ", items=[{"type": "text", "text": "a"}],
+                                   audience={"kind": "residents"}, actor="t", base_url="https://x", urgent=True)
+        service.schedule(session, broadcast, at=None)
+        service.run_due(session, outbox=outbox)
+    chunks = 0
+    while True:
+        with transaction(sessions) as session:
+            if not service.queue_chunk(session, outbox=outbox, chunk=3):
+                break
+        chunks += 1
+    assert chunks == 4  # 9 users: 3 + 3 + 3, then an empty chunk that marks the broadcast queued
+    with sessions() as session:
+        broadcast = session.get(Broadcast, broadcast.id)
+        assert (broadcast.recipients, broadcast.skipped, broadcast.queued_at is not None) == (7, 2, True)
+        rows = session.scalars(select(BroadcastRecipient).order_by(BroadcastRecipient.id)).all()
+        queued = [r.line_user_id for r in rows if not r.skipped]
+        deliveries = session.scalars(select(Delivery).where(Delivery.source == f"broadcast:{broadcast.id}")).all()
+    assert sorted(queued) == sorted(who["residents"])
+    assert sorted(uid for d in deliveries for uid in d.recipients) == sorted(who["residents"])
+    assert all(r.delivery_id is not None for r in rows if not r.skipped)
