@@ -5,7 +5,10 @@ from fastapi import APIRouter, Depends
 from api import broadcasts, events, members, opinions, surveys
 from api.deps import require_token
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], responses={
+    400: {"description": "the body is not valid JSON"},
+    401: {"description": "missing or wrong bearer token (ADMIN_API_TOKEN)"},
+    404: {"description": "no such resource (the id in the path)"}})
 router.include_router(members.router)
 router.include_router(surveys.router)
 router.include_router(events.router)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.deps import RuntimeDep, not_found
+from api.deps import Id, RuntimeDep, not_found
 from broadcasts import service
 from db.base import transaction
 from db.models import Broadcast
@@ -24,12 +24,12 @@ class TextItem(BaseModel):
 
 class EventItem(BaseModel):
     type: Literal["event"]
-    event_id: int
+    event_id: int = Field(ge=1, le=2_147_483_647)
 
 
 class SurveyItem(BaseModel):
     type: Literal["survey"]
-    survey_id: int
+    survey_id: int = Field(ge=1, le=2_147_483_647)
 
 
 class ImageItem(BaseModel):
@@ -133,7 +133,7 @@ async def create_broadcast(body: BroadcastIn, runtime: RuntimeDep, response: Res
 
 
 @router.get("/{broadcast_id}", response_model=BroadcastOut)
-def get_broadcast(broadcast_id: int, runtime: RuntimeDep) -> BroadcastOut:
+def get_broadcast(broadcast_id: Id, runtime: RuntimeDep) -> BroadcastOut:
     with runtime.sessions() as session:
         broadcast = session.get(Broadcast, broadcast_id)
         if broadcast is None:
@@ -143,7 +143,7 @@ def get_broadcast(broadcast_id: int, runtime: RuntimeDep) -> BroadcastOut:
 
 @router.post("/{broadcast_id}/cancel", response_model=BroadcastOut,
              responses={409: {"description": "it has already started, finished or been cancelled"}})
-def cancel_broadcast(broadcast_id: int, runtime: RuntimeDep) -> BroadcastOut:
+def cancel_broadcast(broadcast_id: Id, runtime: RuntimeDep) -> BroadcastOut:
     with transaction(runtime.sessions) as session:
         broadcast = session.get(Broadcast, broadcast_id, with_for_update=True)
         if broadcast is None:

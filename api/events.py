@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
 from sqlalchemy import select
 
-from api.deps import RuntimeDep, not_found
+from api.deps import Id, RuntimeDep, not_found
 from db.base import transaction
 from db.models import Event, Reminder, Subcommittee
 from events import service
@@ -90,7 +90,7 @@ def _out(event: Event, session: Any) -> dict[str, Any]:
     }
 
 
-def _get(session: Any, event_id: int) -> Event:
+def _get(session: Any, event_id: Id) -> Event:
     event = session.get(Event, event_id)
     if event is None:
         raise not_found("event")
@@ -129,14 +129,14 @@ def list_events(runtime: RuntimeDep, upcoming: bool = True) -> list[dict[str, An
 
 
 @router.get("/{event_id}")
-def get_event(event_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+def get_event(event_id: Id, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.sessions() as session:
         event = _get(session, event_id)
         return _out(event, session)
 
 
 @router.patch("/{event_id}")
-def change_event(event_id: int, body: EventPatch, runtime: RuntimeDep) -> dict[str, Any]:
+def change_event(event_id: Id, body: EventPatch, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         event = _get(session, event_id)
         before = {"status": event.status, "starts_at": event.starts_at, "ends_at": event.ends_at}
@@ -158,7 +158,7 @@ def change_event(event_id: int, body: EventPatch, runtime: RuntimeDep) -> dict[s
 
 
 @router.get("/{event_id}/attendance")
-def get_attendance(event_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+def get_attendance(event_id: Id, runtime: RuntimeDep) -> dict[str, Any]:
     """Per meeting: who will attend, who is absent, who has not answered, who has read the documents."""
     with runtime.sessions() as session:
         event = _get(session, event_id)
@@ -166,7 +166,7 @@ def get_attendance(event_id: int, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def delete_event(event_id: int, runtime: RuntimeDep) -> Response:
+def delete_event(event_id: Id, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         event = _get(session, event_id)
         session.delete(event)

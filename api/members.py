@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import RuntimeDep, not_found
+from api.deps import Id, RuntimeDep, not_found
 from db.base import transaction
 from db.models import Member, Subcommittee, User
 from members import service
@@ -59,7 +59,7 @@ def list_members(runtime: RuntimeDep) -> list[MemberOut]:
 
 
 @router.post("/{member_id}/link-code", status_code=status.HTTP_201_CREATED, response_model=LinkCodeOut)
-def issue_link_code(member_id: int, runtime: RuntimeDep) -> LinkCodeOut:
+def issue_link_code(member_id: Id, runtime: RuntimeDep) -> LinkCodeOut:
     """A new one-time code (older unused codes of the member stop working). Shown once: only a hash is kept."""
     with transaction(runtime.sessions) as session:
         member = session.get(Member, member_id)
@@ -70,7 +70,7 @@ def issue_link_code(member_id: int, runtime: RuntimeDep) -> LinkCodeOut:
 
 
 @router.delete("/{member_id}/link", status_code=status.HTTP_204_NO_CONTENT)
-def unlink(member_id: int, runtime: RuntimeDep) -> None:
+def unlink(member_id: Id, runtime: RuntimeDep) -> None:
     with transaction(runtime.sessions) as session:
         member = session.get(Member, member_id)
         if member is None:

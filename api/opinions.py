@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import RuntimeDep, not_found
+from api.deps import Id, RuntimeDep, not_found
 from db.base import transaction
 from db.models import Opinion
 from opinions import service
@@ -39,7 +39,7 @@ class ReplyIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
-def _get(session: Any, opinion_id: int) -> Opinion:
+def _get(session: Any, opinion_id: Id) -> Opinion:
     opinion = session.get(Opinion, opinion_id)
     if opinion is None:
         raise not_found("opinion")
@@ -67,7 +67,7 @@ def export(runtime: RuntimeDep) -> Response:
 
 
 @router.patch("/{opinion_id}", response_model=OpinionOut)
-def mark(opinion_id: int, body: StatusIn, runtime: RuntimeDep) -> OpinionOut:
+def mark(opinion_id: Id, body: StatusIn, runtime: RuntimeDep) -> OpinionOut:
     with transaction(runtime.sessions) as session:
         opinion = _get(session, opinion_id)
         opinion.status = body.status
@@ -75,7 +75,7 @@ def mark(opinion_id: int, body: StatusIn, runtime: RuntimeDep) -> OpinionOut:
 
 
 @router.post("/{opinion_id}/reply")
-def reply(opinion_id: int, body: ReplyIn, runtime: RuntimeDep) -> dict[str, Any]:
+def reply(opinion_id: Id, body: ReplyIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Answer the sender in LINE; the opinion becomes 回答済."""
     with transaction(runtime.sessions) as session:
         opinion = _get(session, opinion_id)

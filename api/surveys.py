@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 
-from api.deps import RuntimeDep, not_found
+from api.deps import Id, RuntimeDep, not_found
 from bot import clock
 from db.base import transaction
 from db.models import Subcommittee, Survey
@@ -88,7 +88,7 @@ def create_survey(body: SurveyIn, runtime: RuntimeDep) -> SurveyOut:
         return _out(session, survey)
 
 
-def _survey(session: Any, survey_id: int) -> Survey:
+def _survey(session: Any, survey_id: Id) -> Survey:
     survey = session.get(Survey, survey_id)
     if survey is None:
         raise not_found("survey")
@@ -96,13 +96,14 @@ def _survey(session: Any, survey_id: int) -> Survey:
 
 
 @router.get("/surveys/{survey_id}", response_model=SurveyOut)
-def get_survey(survey_id: int, runtime: RuntimeDep) -> SurveyOut:
+def get_survey(survey_id: Id, runtime: RuntimeDep) -> SurveyOut:
     with runtime.sessions() as session:
         return _out(session, _survey(session, survey_id))
 
 
-@router.post("/surveys/{survey_id}/open")
-def open_survey(survey_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+@router.post("/surveys/{survey_id}/open",
+             responses={409: {"description": "already open or closed, or the close time has passed"}})
+def open_survey(survey_id: Id, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         survey = _survey(session, survey_id)
         try:
@@ -115,7 +116,7 @@ def open_survey(survey_id: int, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.post("/surveys/{survey_id}/close")
-def close_survey(survey_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+def close_survey(survey_id: Id, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         survey = _survey(session, survey_id)
         service.close_survey(session, survey=survey)
@@ -123,7 +124,7 @@ def close_survey(survey_id: int, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/surveys/{survey_id}/results")
-def get_results(survey_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+def get_results(survey_id: Id, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.sessions() as session:
         return results.compute(session, _survey(session, survey_id))
 
@@ -134,21 +135,21 @@ def _csv_response(data: bytes, filename: str) -> Response:
 
 
 @router.get("/surveys/{survey_id}/results.csv", response_class=Response)
-def results_csv(survey_id: int, runtime: RuntimeDep) -> Response:
+def results_csv(survey_id: Id, runtime: RuntimeDep) -> Response:
     """Every sent response, one per row (anonymous surveys: answers only)."""
     with runtime.sessions() as session:
         return _csv_response(results.answers_csv(session, _survey(session, survey_id)), f"survey-{survey_id}.csv")
 
 
 @router.get("/surveys/{survey_id}/summary.csv", response_class=Response)
-def summary_csv(survey_id: int, runtime: RuntimeDep) -> Response:
+def summary_csv(survey_id: Id, runtime: RuntimeDep) -> Response:
     with runtime.sessions() as session:
         data = results.summary_csv(results.compute(session, _survey(session, survey_id)))
         return _csv_response(data, f"survey-{survey_id}-summary.csv")
 
 
 @router.get("/surveys/{survey_id}/charts/{name}.svg", response_class=Response)
-def chart(survey_id: int, name: str, runtime: RuntimeDep) -> Response:
+def chart(survey_id: Id, name: str, runtime: RuntimeDep) -> Response:
     """`indicators` or a question id."""
     with runtime.sessions() as session:
         data = results.compute(session, _survey(session, survey_id))

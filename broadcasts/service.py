@@ -47,6 +47,9 @@ ITEM_TYPES = {"text": "テキスト", "event": "イベントカード", "survey"
 STATUSES = {"draft": "下書き", "scheduled": "予約済み", "sending": "送信中", "done": "完了", "cancelled": "取消"}
 UNFINISHED = ("pending", "sending", "held")
 QUEUE_CHUNK = 5000  # recipients queued in one transaction
+# A broadcast's multicasts wait until all of its recipients are queued, then leave together at LINE's pace: queueing
+# and sending would otherwise share the process's one core (the GIL) and both go slower.
+HELD_UNTIL_QUEUED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
 
 class BroadcastError(ValueError):
@@ -295,7 +298,8 @@ def start(session: Session, broadcast: Broadcast, *, outbox: Outbox) -> None:
 def queue_chunk(session: Session, *, outbox: Outbox, chunk: int = QUEUE_CHUNK) -> bool:
     """Queue the next recipients of a sending broadcast: a row each, and the multicasts of 500 that carry them, in
     this one transaction. Short transactions keep the webhook's writes flowing beside a big broadcast; a crash
-    between two chunks loses nothing, as the next run goes on after the last user queued. False when none is left."""
+    between two chunks loses nothing, as the next run goes on after the last user queued. The last chunk releases
+    the multicasts (HELD_UNTIL_QUEUED). False when no broadcast is left to queue."""
     broadcast = session.scalars(select(Broadcast).where(Broadcast.status == "sending", Broadcast.queued_at.is_(None))
                                 .order_by(Broadcast.id).limit(1).with_for_update(skip_locked=True)).first()
     if broadcast is None:
@@ -315,14 +319,18 @@ def queue_chunk(session: Session, *, outbox: Outbox, chunk: int = QUEUE_CHUNK) -
         batch = rows[begin:begin + MULTICAST_LIMIT]
         delivery = outbox.multicast(session, line_user_ids=[r.line_user_id for r in batch],
                                     messages=broadcast.messages, source=source(broadcast))[0]
+        delivery.next_attempt_at = HELD_UNTIL_QUEUED
         session.flush()
         session.execute(update(BroadcastRecipient).where(
             *unqueued, BroadcastRecipient.id.between(batch[0].id, batch[-1].id)).values(delivery_id=delivery.id)
             .execution_options(synchronize_session=False))  # no recipient objects are loaded to keep in step
     broadcast.recipients += len(rows)
     broadcast.skipped += added - len(rows)
-    if added < chunk:
+    if added < chunk:  # everyone is queued: the multicasts may leave now
         broadcast.queued_at = clock.now()
+        session.execute(update(Delivery).where(Delivery.source == source(broadcast), Delivery.status == "pending",
+                                               Delivery.next_attempt_at == HELD_UNTIL_QUEUED)
+                        .values(next_attempt_at=broadcast.queued_at).execution_options(synchronize_session=False))
     return True
 
 

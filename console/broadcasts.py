@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import clock
 from broadcasts import service
-from console.deps import Editor, FormError, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
+from console.deps import Editor, FormError, Id, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
 from db.base import transaction
 from db.models import Broadcast, Event, Subcommittee, Survey, User
 from events.service import OPT_IN_CATEGORIES
@@ -23,7 +23,7 @@ SLOTS = 5
 LOG_PAGE = 100
 
 
-def _get(session: Any, broadcast_id: int, lock: bool = False) -> Broadcast:
+def _get(session: Any, broadcast_id: Id, lock: bool = False) -> Broadcast:
     return get_or_404(session, Broadcast, broadcast_id, "配信", lock=lock)
 
 
@@ -107,7 +107,7 @@ def create(request: Request, staff: Editor, form: Posted) -> Response:
 
 
 @router.get("/{broadcast_id}/edit", response_class=HTMLResponse, include_in_schema=False)
-def edit_page(request: Request, staff: Editor, broadcast_id: int) -> HTMLResponse:
+def edit_page(request: Request, staff: Editor, broadcast_id: Id) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         broadcast = _get(session, broadcast_id)
     if broadcast.status not in ("draft", "scheduled"):
@@ -116,7 +116,7 @@ def edit_page(request: Request, staff: Editor, broadcast_id: int) -> HTMLRespons
 
 
 @router.post("/{broadcast_id}/edit", response_class=HTMLResponse, include_in_schema=False)
-def edit(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Response:
+def edit(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
     runtime = runtime_of(request)
     try:
         with transaction(runtime.sessions) as session:
@@ -134,7 +134,7 @@ def edit(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Re
 
 
 @router.get("/{broadcast_id}", response_class=HTMLResponse, include_in_schema=False)
-async def show(request: Request, staff: StaffDep, broadcast_id: int) -> HTMLResponse:
+async def show(request: Request, staff: StaffDep, broadcast_id: Id) -> HTMLResponse:
     """A draft: the preview with the count, the quota and the confirmation. Later: progress and the log."""
     runtime = runtime_of(request)
     settings = runtime.settings
@@ -159,7 +159,7 @@ async def show(request: Request, staff: StaffDep, broadcast_id: int) -> HTMLResp
 
 
 @router.post("/{broadcast_id}/confirm", include_in_schema=False)
-def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Response:
+def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
     runtime = runtime_of(request)
     try:
         with transaction(runtime.sessions) as session:
@@ -179,7 +179,7 @@ def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: int) ->
 
 
 @router.post("/{broadcast_id}/test", include_in_schema=False)
-def test_send(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Response:
+def test_send(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
     runtime = runtime_of(request)
     with transaction(runtime.sessions) as session:
         broadcast = _get(session, broadcast_id)
@@ -193,7 +193,7 @@ def test_send(request: Request, staff: Editor, form: Posted, broadcast_id: int) 
 
 
 @router.post("/{broadcast_id}/cancel", include_in_schema=False)
-def cancel(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> Response:
+def cancel(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
     with transaction(runtime_of(request).sessions) as session:
         broadcast = _get(session, broadcast_id, lock=True)
         try:
@@ -206,7 +206,7 @@ def cancel(request: Request, staff: Editor, form: Posted, broadcast_id: int) -> 
 
 
 @router.get("/{broadcast_id}/progress.json", include_in_schema=False)
-def progress(request: Request, staff: StaffDep, broadcast_id: int) -> JSONResponse:
+def progress(request: Request, staff: StaffDep, broadcast_id: Id) -> JSONResponse:
     with runtime_of(request).sessions() as session:
         broadcast = _get(session, broadcast_id)
         return JSONResponse({"status": broadcast.status, "label": service.STATUSES[broadcast.status],
@@ -214,7 +214,7 @@ def progress(request: Request, staff: StaffDep, broadcast_id: int) -> JSONRespon
 
 
 @router.get("/{broadcast_id}/log", response_class=HTMLResponse, include_in_schema=False)
-def recipient_log(request: Request, staff: StaffDep, broadcast_id: int, page: int = 1) -> HTMLResponse:
+def recipient_log(request: Request, staff: StaffDep, broadcast_id: Id, page: int = 1) -> HTMLResponse:
     page = max(page, 1)
     with runtime_of(request).sessions() as session:
         broadcast = _get(session, broadcast_id)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -78,6 +79,8 @@ async def current_staff(request: Request) -> Staff:
 
 
 StaffDep = Annotated[Staff, Depends(current_staff)]
+# A row id in a path: a positive 32-bit integer (larger ones get a 422, not a database error).
+Id = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 
 
 def require(role: str) -> Any:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from bot import clock
-from console.deps import Editor, FormError, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
+from console.deps import Editor, FormError, Id, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
 from db.base import transaction
 from db.models import Event, Subcommittee
 from events import service
@@ -23,7 +23,7 @@ VISIBILITY = {"public": "区民みんな", "members": "委員のみ", "subcommit
 TEXT_FIELDS = {"title": 100, "title_en": 100, "venue": 200, "address": 300, "description": 5000, "url": 1000}
 
 
-def _get(session: Any, event_id: int) -> Event:
+def _get(session: Any, event_id: Id) -> Event:
     return get_or_404(session, Event, event_id, "イベント")
 
 
@@ -111,7 +111,7 @@ def create_event(request: Request, staff: Editor, form: Posted) -> Response:
 
 
 @router.get("/{event_id}", response_class=HTMLResponse, include_in_schema=False)
-def edit_event(request: Request, staff: StaffDep, event_id: int) -> HTMLResponse:
+def edit_event(request: Request, staff: StaffDep, event_id: Id) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         event = _get(session, event_id)
         attendance = service.attendance(session, event) if event.kind in service.MEETINGS else None
@@ -120,7 +120,7 @@ def edit_event(request: Request, staff: StaffDep, event_id: int) -> HTMLResponse
 
 
 @router.post("/{event_id}", response_class=HTMLResponse, include_in_schema=False)
-def change_event(request: Request, staff: Editor, form: Posted, event_id: int) -> Response:
+def change_event(request: Request, staff: Editor, form: Posted, event_id: Id) -> Response:
     runtime = runtime_of(request)
     try:
         with transaction(runtime.sessions) as session:
@@ -140,7 +140,7 @@ def change_event(request: Request, staff: Editor, form: Posted, event_id: int) -
 
 
 @router.post("/{event_id}/cancel", include_in_schema=False)
-def cancel_event(request: Request, staff: Editor, form: Posted, event_id: int) -> Response:
+def cancel_event(request: Request, staff: Editor, form: Posted, event_id: Id) -> Response:
     runtime = runtime_of(request)
     with transaction(runtime.sessions) as session:
         event = _get(session, event_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from console.deps import Editor, Posted, StaffDep, redirect, render, runtime_of
+from console.deps import Editor, Id, Posted, StaffDep, redirect, render, runtime_of
 from db.base import transaction
 from db.models import Member, Subcommittee, User
 from members import service
@@ -79,7 +79,7 @@ def issue_codes(request: Request, staff: Editor, form: Posted) -> HTMLResponse:
 
 
 @router.post("/{member_id}/unlink", include_in_schema=False)
-def unlink(request: Request, staff: Editor, form: Posted, member_id: int) -> Response:
+def unlink(request: Request, staff: Editor, form: Posted, member_id: Id) -> Response:
     runtime = runtime_of(request)
     with transaction(runtime.sessions) as session:
         member = session.get(Member, member_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from console.deps import Editor, Posted, StaffDep, get_or_404, redirect, render, runtime_of
+from console.deps import Editor, Id, Posted, StaffDep, get_or_404, redirect, render, runtime_of
 from db.base import transaction
 from db.models import Event, Opinion, User
 from opinions import service
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/opinions")
 REPLY_LIMIT = 4000
 
 
-def _get(session: Any, opinion_id: int) -> Opinion:
+def _get(session: Any, opinion_id: Id) -> Opinion:
     return get_or_404(session, Opinion, opinion_id, "ご意見")
 
 
@@ -40,7 +40,7 @@ def export(request: Request, staff: StaffDep) -> Response:
 
 
 @router.get("/{opinion_id}", response_class=HTMLResponse, include_in_schema=False)
-def show(request: Request, staff: StaffDep, opinion_id: int) -> HTMLResponse:
+def show(request: Request, staff: StaffDep, opinion_id: Id) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         opinion = _get(session, opinion_id)
         event = session.get(Event, opinion.event_id) if opinion.event_id else None
@@ -50,7 +50,7 @@ def show(request: Request, staff: StaffDep, opinion_id: int) -> HTMLResponse:
 
 
 @router.post("/{opinion_id}/status", include_in_schema=False)
-def mark(request: Request, staff: Editor, form: Posted, opinion_id: int) -> Response:
+def mark(request: Request, staff: Editor, form: Posted, opinion_id: Id) -> Response:
     status = str(form.get("status", ""))
     if status not in service.STATUSES:
         raise HTTPException(422, "状態を選んでください")
@@ -63,7 +63,7 @@ def mark(request: Request, staff: Editor, form: Posted, opinion_id: int) -> Resp
 
 
 @router.post("/{opinion_id}/reply", response_class=HTMLResponse, include_in_schema=False)
-def reply(request: Request, staff: Editor, form: Posted, opinion_id: int) -> Response:
+def reply(request: Request, staff: Editor, form: Posted, opinion_id: Id) -> Response:
     runtime = runtime_of(request)
     body = str(form.get("reply", "")).strip()
     if not body or len(body) > REPLY_LIMIT:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import delete, select
 
-from console.deps import Admin, Posted, get_or_404, redirect, render, runtime_of
+from console.deps import Admin, Id, Posted, get_or_404, redirect, render, runtime_of
 from db.base import transaction
 from db.models import StaffAccount, StaffSession, User
 from staff import service
@@ -23,7 +23,7 @@ def _page(request: Request, staff: Any, status_code: int = 200, **context: Any) 
     return render(request, "staff.html", staff, status_code, accounts=accounts, **context)
 
 
-def _get(session: Any, staff_id: int) -> StaffAccount:
+def _get(session: Any, staff_id: Id) -> StaffAccount:
     return get_or_404(session, StaffAccount, staff_id, "職員")
 
 
@@ -46,7 +46,7 @@ def create(request: Request, staff: Admin, form: Posted) -> Response:
 
 
 @router.post("/staff/{staff_id}", response_class=HTMLResponse, include_in_schema=False)
-def change(request: Request, staff: Admin, form: Posted, staff_id: int) -> Response:
+def change(request: Request, staff: Admin, form: Posted, staff_id: Id) -> Response:
     """Unlock, change the role, link a LINE user (for test sends), deactivate (ends their sessions)."""
     action = str(form.get("action", ""))
     try:

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from bot import clock
-from console.deps import Editor, FormError, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
+from console.deps import Editor, FormError, Id, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
 from db.base import transaction
 from db.models import Subcommittee, Survey
 from staff.service import record
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/surveys")
 STATUSES = {"draft": "準備中", "scheduled": "開始予約", "open": "回答受付中", "closed": "締切"}
 
 
-def _get(session: Any, survey_id: int) -> Survey:
+def _get(session: Any, survey_id: Id) -> Survey:
     return get_or_404(session, Survey, survey_id, "アンケート")
 
 
@@ -68,7 +68,7 @@ def create_survey(request: Request, staff: Editor, form: Posted) -> Response:
 
 
 @router.post("/{survey_id}/open", include_in_schema=False)
-def open_survey(request: Request, staff: Editor, form: Posted, survey_id: int) -> Response:
+def open_survey(request: Request, staff: Editor, form: Posted, survey_id: Id) -> Response:
     runtime = runtime_of(request)
     with transaction(runtime.sessions) as session:
         survey = _get(session, survey_id)
@@ -83,7 +83,7 @@ def open_survey(request: Request, staff: Editor, form: Posted, survey_id: int) -
 
 
 @router.post("/{survey_id}/close", include_in_schema=False)
-def close_survey(request: Request, staff: Editor, form: Posted, survey_id: int) -> Response:
+def close_survey(request: Request, staff: Editor, form: Posted, survey_id: Id) -> Response:
     with transaction(runtime_of(request).sessions) as session:
         survey = _get(session, survey_id)
         service.close_survey(session, survey=survey)
@@ -92,7 +92,7 @@ def close_survey(request: Request, staff: Editor, form: Posted, survey_id: int) 
 
 
 @router.get("/{survey_id}", response_class=HTMLResponse, include_in_schema=False)
-def survey_results(request: Request, staff: StaffDep, survey_id: int) -> HTMLResponse:
+def survey_results(request: Request, staff: StaffDep, survey_id: Id) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         survey = _get(session, survey_id)
         data = results.compute(session, survey)
@@ -102,7 +102,7 @@ def survey_results(request: Request, staff: StaffDep, survey_id: int) -> HTMLRes
 
 
 @router.get("/{survey_id}/{kind}.csv", include_in_schema=False)
-def download(request: Request, staff: StaffDep, survey_id: int, kind: str) -> Response:
+def download(request: Request, staff: StaffDep, survey_id: Id, kind: str) -> Response:
     with runtime_of(request).sessions() as session:
         survey = _get(session, survey_id)
         if kind == "answers":
