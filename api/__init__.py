@@ -3,9 +3,9 @@
 from fastapi import APIRouter, Depends
 
 from api import broadcasts, events, members, opinions, surveys
-from api.deps import require_token
+from api.deps import reject_nul, require_token
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], responses={
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token), Depends(reject_nul)], responses={
     400: {"description": "the body is not valid JSON"},
     401: {"description": "missing or wrong bearer token (ADMIN_API_TOKEN)"},
     404: {"description": "no such resource (the id in the path)"}})

@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from api.deps import Id, RuntimeDep, not_found
+from api.deps import Id, Moment, RuntimeDep, not_found
 from broadcasts import service
 from db.base import transaction
 from db.models import Broadcast
@@ -52,7 +52,7 @@ class BroadcastIn(BaseModel):
     title: str = Field(min_length=1, max_length=100, description="for staff only")
     messages: list[Item] = Field(min_length=1, max_length=5)
     audience: Audience
-    scheduled_at: AwareDatetime | None = Field(None, description="null: now")
+    scheduled_at: Moment | None = Field(None, description="null: now")
     urgent: bool = Field(False, description="防災: sent also in the quiet hours")
     dry_run: bool = Field(False, description="only count: nothing is stored or sent")
 

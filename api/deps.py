@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, status
+from pydantic import AfterValidator, AwareDatetime
 
 from bot.auth import require_token
+
+
+def _within_years(moment: dt.datetime) -> dt.datetime:
+    if not 2000 <= moment.year <= 2100:
+        raise ValueError("must be between the years 2000 and 2100")
+    return moment
+
+
+# A date and time with its time zone, in a range the ward can mean (and date arithmetic cannot overflow).
+Moment = Annotated[AwareDatetime, AfterValidator(_within_years)]
+
+
+async def reject_nul(request: Request) -> None:
+    """Text with a NUL character cannot be stored (PostgreSQL refuses it): a clear 422 instead of a 500."""
+    body = await request.body()  # Starlette keeps it for the route
+    if b"\\u0000" in body or b"\x00" in body or "%00" in request.url.query:
+        raise HTTPException(422, [{"loc": ["body"], "msg": "text must not contain NUL characters",
+                                   "type": "value_error"}])
 
 
 def get_runtime(request: Request) -> Any:
@@ -22,4 +42,4 @@ def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
 
 
-__all__ = ["Id", "RuntimeDep", "get_runtime", "not_found", "require_token"]
+__all__ = ["Id", "Moment", "RuntimeDep", "get_runtime", "not_found", "reject_nul", "require_token"]

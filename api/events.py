@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Response, status
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
+from pydantic import BaseModel, Field, HttpUrl, model_validator
 from sqlalchemy import select
 
-from api.deps import Id, RuntimeDep, not_found
+from api.deps import Id, Moment, RuntimeDep, not_found
 from db.base import transaction
 from db.models import Event, Reminder, Subcommittee
 from events import service
@@ -48,8 +48,8 @@ class EventFields(BaseModel):
 class EventIn(EventFields):
     title: str = Field(min_length=1, max_length=100)
     kind: Kind
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
 
     @model_validator(mode="after")
     def _order(self) -> EventIn:
@@ -63,8 +63,8 @@ class EventPatch(BaseModel):
 
     title: str | None = Field(None, min_length=1, max_length=100)
     kind: Kind | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     title_en: str | None = None
     venue: str | None = None
     address: str | None = None

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
-from api.deps import Id, RuntimeDep, not_found
+from api.deps import Id, Moment, RuntimeDep, not_found
 from bot import clock
 from db.base import transaction
 from db.models import Subcommittee, Survey
@@ -21,8 +21,8 @@ router = APIRouter(tags=["surveys"])
 class SurveyIn(BaseModel):
     template_id: str = Field(min_length=1, max_length=60)
     title: str | None = Field(None, min_length=1, max_length=100)
-    opens_at: AwareDatetime | None = Field(None, description="default: now")
-    closes_at: AwareDatetime
+    opens_at: Moment | None = Field(None, description="default: now")
+    closes_at: Moment
     anonymous: bool = True
     subcommittees: list[str] = Field(default_factory=list, description="部会 names; empty: all members")
     reminder_hours: list[int] = Field(default_factory=lambda: [72, 24], max_length=5)

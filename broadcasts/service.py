@@ -132,8 +132,11 @@ def count(session: Session, audience: dict[str, Any]) -> Count:
 
 def _https(url: str, what: str) -> str:
     url = (url or "").strip()
-    parsed = urlparse(url)
-    if parsed.scheme != "https" or not parsed.netloc or len(url) > 1000:
+    try:
+        parsed = urlparse(url)
+    except ValueError:  # e.g. "https://[": not a URL at all
+        parsed = urlparse("")
+    if parsed.scheme != "https" or not parsed.netloc or len(url) > 1000 or any(c.isspace() for c in url):
         raise BroadcastError(f"{what}は https:// で始まるURLにしてください（1000文字まで）")
     return url
 

@@ -46,7 +46,7 @@ async def login(request: Request) -> Response:
     form = await request.form()
     cookie = request.cookies.get(LOGIN_CSRF, "")
     next_path = _safe_next(str(form.get("next", "")))
-    name = str(form.get("name", ""))[:100]
+    name = str(form.get("name", ""))[:100].replace("\x00", "")  # PostgreSQL cannot compare with a NUL
     if not cookie or not hmac.compare_digest(cookie.encode(), str(form.get("csrf", "")).encode()):
         return render(request, "login.html", None, 403, csrf=cookie, next=next_path, name=name,
                       error="ページの有効期限が切れました。もう一度ログインしてください")

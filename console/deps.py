@@ -104,6 +104,8 @@ async def form_of(request: Request, staff: Staff) -> Any:
     given = str(form.get("csrf", ""))
     if not hmac.compare_digest(given.encode(), staff.csrf.encode()):
         raise HTTPException(403, "フォームの有効期限が切れました。ページを再読み込みしてから、もう一度操作してください")
+    if any("\x00" in str(value) for value in form.values()):  # PostgreSQL cannot store it
+        raise HTTPException(422, "入力に使えない文字（NUL）が含まれています")
     return form
 
 

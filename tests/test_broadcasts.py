@@ -141,8 +141,13 @@ def test_bad_input_gets_a_clear_422_and_nothing_is_stored(client, sessions, line
         {"audience": {"kind": "all"}, "messages": [{"type": "text", "text": "x"}] * 6},
         {"audience": {"kind": "all"}, "messages": [{"type": "event", "event_id": 999}]},
         {"audience": {"kind": "all"}, "messages": [{"type": "image", "image_url": "http://example.com/a.png"}]},
+        {"audience": {"kind": "all"}, "messages": [{"type": "image", "image_url": "https://["}]},  # schemathesis
+        {"audience": {"kind": "all"}, "messages": [{"type": "image", "image_url": "https://a.jp/x.png",
+                                                    "link_url": "https://a b"}]},
         {"audience": {"kind": "all"}, "scheduled_at": "2020-01-01T10:00:00+09:00"},
         {"audience": {"kind": "all"}, "scheduled_at": "2030-01-01T10:00:00"},  # no time zone
+        {"audience": {"kind": "all"}, "scheduled_at": "9999-12-31T10:00:00+09:00"},  # schemathesis: overflowed
+        {"audience": {"kind": "all"}, "messages": [{"type": "text", "text": "NUL\u0000"}]},  # PostgreSQL refuses
     ]
     for case in cases:
         response = post(client, **case)

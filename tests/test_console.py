@@ -346,3 +346,10 @@ def test_admins_read_the_audit_log(client, sessions):
     client.post("/console/staff", data={"csrf": csrf, "name": "新人", "role": "viewer", "password": PASSWORD})
     page = client.get("/console/audit").text
     assert "staff.create" in page and "新人 (viewer)" in page and "管理者" in page
+
+
+def test_a_nul_character_in_a_form_gets_a_clear_answer(client, sessions):
+    csrf = logged_in(client, sessions)
+    response = client.post("/console/members", data={"csrf": csrf, "name": "委員\x00一郎"})
+    assert response.status_code == 422 and "NUL" in response.text
+    assert login(client, name="港 花子\x00").status_code == 303  # the name is read without it
