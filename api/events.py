@@ -139,7 +139,7 @@ def get_event(event_id: Id, runtime: RuntimeDep) -> dict[str, Any]:
 def change_event(event_id: Id, body: EventPatch, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         event = _get(session, event_id)
-        before = {"status": event.status, "starts_at": event.starts_at, "ends_at": event.ends_at}
+        before = service.snapshot(event)
         changes = body.model_dump(mode="json", exclude_unset=True, exclude={"starts_at", "ends_at"})
         for key, value in changes.items():
             setattr(event, key, value)

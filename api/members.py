@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.deps import Id, RuntimeDep, not_found
 from db.base import transaction
-from db.models import Member, Subcommittee, User
+from db.models import Member, Subcommittee
 from members import service
 
 router = APIRouter(prefix="/members", tags=["members"])
@@ -75,8 +75,5 @@ def unlink(member_id: Id, runtime: RuntimeDep) -> None:
         member = session.get(Member, member_id)
         if member is None:
             raise not_found("member")
-        user = session.get(User, member.user_id) if member.user_id else None
-        service.unlink(session, member=member)
-        if user is not None:
-            runtime.gateway.outbox.switch_menu(session, user=user, menu=None)  # back to the residents' menu
+        service.unlink(session, member=member, outbox=runtime.gateway.outbox)
     runtime.gateway.wake()

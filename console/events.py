@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -45,8 +44,8 @@ def _apply(session: Any, event: Event, form: Any) -> None:
     kind, status, visibility = (str(form.get(k, "")) for k in ("kind", "status", "visibility"))
     if kind not in KINDS or status not in STATUSES or visibility not in VISIBILITY:
         raise FormError("種類・状態・公開範囲を選んでください")
-    starts_at = _when(form, "starts_at", "開始")
-    ends_at = _when(form, "ends_at", "終了")
+    starts_at = parse_local(str(form.get("starts_at", "")), "開始")
+    ends_at = parse_local(str(form.get("ends_at", "")), "終了")
     if ends_at <= starts_at:
         raise FormError("終了は開始より後にしてください")
     subcommittee_id = None
@@ -69,11 +68,6 @@ def _apply(session: Any, event: Event, form: Any) -> None:
                 raise FormError(f"資料のURLは https:// で始めてください: {line.strip()[:60]}")
             documents.append({"title": title.strip() or "資料", "url": url.strip()})
     event.documents = documents[:20]
-    event.updated_at = clock.now()
-
-
-def _when(form: Any, key: str, label: str) -> dt.datetime:
-    return parse_local(str(form.get(key, "")), label)
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
@@ -125,7 +119,7 @@ def change_event(request: Request, staff: Editor, form: Posted, event_id: Id) ->
     try:
         with transaction(runtime.sessions) as session:
             event = _get(session, event_id)
-            before = {"status": event.status, "starts_at": event.starts_at, "ends_at": event.ends_at}
+            before = service.snapshot(event)
             _apply(session, event, form)
             notified = service.apply_change(session, event=event, before=before, outbox=runtime.gateway.outbox,
                                             base_url=runtime.settings.public_base_url)
@@ -144,9 +138,8 @@ def cancel_event(request: Request, staff: Editor, form: Posted, event_id: Id) ->
     runtime = runtime_of(request)
     with transaction(runtime.sessions) as session:
         event = _get(session, event_id)
-        before = {"status": event.status, "starts_at": event.starts_at, "ends_at": event.ends_at}
+        before = service.snapshot(event)
         event.status = "rain_cancelled" if form.get("reason") == "rain" else "cancelled"
-        event.updated_at = clock.now()
         notified = service.apply_change(session, event=event, before=before, outbox=runtime.gateway.outbox,
                                         base_url=runtime.settings.public_base_url)
         record(session, actor=staff.name, action="event.cancel", target=f"event:{event.id}",

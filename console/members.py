@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from console.deps import Editor, Id, Posted, StaffDep, redirect, render, runtime_of
 from db.base import transaction
-from db.models import Member, Subcommittee, User
+from db.models import Member, Subcommittee
 from members import service
 from staff.service import record
 
@@ -85,10 +85,7 @@ def unlink(request: Request, staff: Editor, form: Posted, member_id: Id) -> Resp
         member = session.get(Member, member_id)
         if member is None:
             raise HTTPException(404, "委員が見つかりません")
-        user = session.get(User, member.user_id) if member.user_id else None
-        service.unlink(session, member=member)
-        if user is not None:
-            runtime.gateway.outbox.switch_menu(session, user=user, menu=None)
+        service.unlink(session, member=member, outbox=runtime.gateway.outbox)
         record(session, actor=staff.name, action="member.unlink", target=f"member:{member.id}", detail=member.name)
     runtime.gateway.wake()
     return redirect("/console/members", "unlinked")

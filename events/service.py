@@ -328,6 +328,11 @@ def notify_change(session: Session, *, event: Event, outbox: Outbox, base_url: s
     return len(users)
 
 
+def snapshot(event: Event) -> dict[str, Any]:
+    """What apply_change compares after an edit: take it before changing the event."""
+    return {"status": event.status, "starts_at": event.starts_at, "ends_at": event.ends_at}
+
+
 def apply_change(session: Session, *, event: Event, before: dict[str, Any], outbox: Outbox, base_url: str) -> int:
     """After an edit: reschedule reminders, and send a notice if the event was cancelled or its time moved."""
     event.updated_at = clock.now()

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import clock
+from bot.gateway import Outbox
 from db.models import LinkAttempt, LinkCode, Member, Subcommittee, User
 
 # No 0/O, 1/I/L, so a code read aloud or printed cannot be misread.
@@ -113,10 +114,14 @@ def link(session: Session, *, user: User, code: str) -> LinkResult:
     return LinkResult("linked", member, previous)
 
 
-def unlink(session: Session, *, member: Member) -> None:
-    """The member's LINE account no longer acts for them (a new code links another account)."""
+def unlink(session: Session, *, member: Member, outbox: Outbox) -> None:
+    """The member's LINE account no longer acts for them (a new code links another account); it gets the
+    residents' rich menu back."""
+    user = session.get(User, member.user_id) if member.user_id else None
     member.user_id, member.linked_at = None, None
     session.flush()
+    if user is not None:
+        outbox.switch_menu(session, user=user, menu=None)
 
 
 def member_of(session: Session, user: User | None) -> Member | None:
