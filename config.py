@@ -43,14 +43,18 @@ class Settings(BaseSettings):
     retry_base_seconds: float = 0.2  # 0.2, 0.4, 0.8 ... s, with jitter, up to retry_max_seconds
     retry_max_seconds: float = 600.0
     worker_poll_seconds: float = 0.2
+    # While webhook requests are in flight in the same process, handling the next event waits for them, up to this
+    # many times as long as its previous event took (0: never waits). The 200 LINE waits for comes first; under a
+    # flood handling still gets about 1 / (1 + factor) of the time, and all of it again once the flood is over.
+    inbox_yield_factor: float = Field(2.0, ge=0, le=20)
     multicast_requests_per_second: float = 200.0
     push_requests_per_second: float = 2000.0
     sender_concurrency: int = 16
     quiet_hours_start: int = Field(21, ge=0, le=23)
     quiet_hours_end: int = Field(8, ge=0, le=23)
     start_background_workers: bool = True
-    # all: webhook and workers in one process (tests, tools); web: only take requests; worker: only the
-    # background work (inbox, deliveries, scheduler). `main.py serve` runs one web and one worker process.
+    # all: webhook and workers in one process (`main.py serve`'s default); web: only take requests; worker: only
+    # the background work (inbox, deliveries, scheduler), as `main.py worker` runs it.
     process_role: Literal["all", "web", "worker"] = "all"
     scheduler_tick_seconds: float = 30.0
 

@@ -40,7 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="港区 区政会議 LINE bot", version="0.1.0", lifespan=lifespan,
                   docs_url=None if settings.is_production else "/docs", redoc_url=None)
     app.state.runtime = runtime
-    app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(simulator.router)
     app.include_router(api.router)
@@ -49,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/console/static", console.static, name="console-static")
     app.include_router(console.router)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
-    app.add_middleware(SecurityHeaders, production=settings.is_production)
+    app.add_middleware(webhook.WebhookEndpoint, runtime=runtime)  # POST /callback, in front of the routes
+    app.add_middleware(SecurityHeaders, production=settings.is_production)  # outermost: every answer has them
     return app
 
 

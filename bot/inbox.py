@@ -11,9 +11,11 @@ import asyncio
 import datetime as dt
 import logging
 import random
+import threading
+import time
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 UNFINISHED = ("pending", "processing")
 # Event types that carry a user and get handled; everything else is stored and ignored.
+MAX_YIELD_SECONDS = 0.25  # the longest handling waits for the webhook before each event
 HANDLED_TYPES = {"message", "follow", "unfollow", "postback", "beacon", "accountLink", "things"}
 
 
@@ -39,8 +42,13 @@ def user_key(event: dict[str, Any]) -> str:
 
 def store(session: Session, events: list[dict[str, Any]]) -> int:
     """Insert events not seen before (by webhookEventId); returns how many were new. Safe under concurrency."""
+    return len(store_new(session, events))
+
+
+def store_new(session: Session, events: list[dict[str, Any]]) -> set[str]:
+    """Insert events not seen before, in one statement; returns the webhookEventIds that were new."""
     if not events:
-        return 0
+        return set()
     now = clock.now()
     rows = []
     seen: set[str] = set()
@@ -48,12 +56,13 @@ def store(session: Session, events: list[dict[str, Any]]) -> int:
         if event["webhookEventId"] in seen:  # the same event twice in one batch
             continue
         seen.add(event["webhookEventId"])
-        handled = event.get("mode", "active") == "active" and event.get("type") in HANDLED_TYPES and user_key(event)
+        key = user_key(event)
+        handled = event.get("mode", "active") == "active" and event.get("type") in HANDLED_TYPES and key
         rows.append({
             "webhook_event_id": event["webhookEventId"],
             "event_type": str(event.get("type", ""))[:64],
             "mode": str(event.get("mode", "active"))[:16],
-            "user_key": user_key(event),
+            "user_key": key,
             "line_timestamp": int(event.get("timestamp", 0)),
             "is_redelivery": bool((event.get("deliveryContext") or {}).get("isRedelivery", False)),
             "payload": event,
@@ -64,9 +73,33 @@ def store(session: Session, events: list[dict[str, Any]]) -> int:
         })
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = InboxEvent.__table__
-    statement = insert(table).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(table.c.id)
-    result = session.connection().execute(statement, rows)
-    return len(result.all())
+    statement = (insert(table).on_conflict_do_nothing(index_elements=["webhook_event_id"])
+                 .returning(table.c.webhook_event_id))
+    return set(session.connection().execute(statement, rows).scalars())
+
+
+class Traffic:
+    """Webhook requests in flight in this process, so that handling (in a worker thread) can give way to them:
+    they share one interpreter lock and, on SQLite, one writer. Counted on the event loop, read from threads."""
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
+    def give_way(self, longest: float) -> None:
+        """Wait until no request is in flight, or `longest` seconds at most."""
+        if longest > 0 and not self._idle.is_set():
+            self._idle.wait(longest)
 
 
 class InboxWriter:
@@ -103,11 +136,16 @@ class InboxWriter:
             return store(session, events)
 
     def _write_batch(self, batch: list[tuple[list[dict[str, Any]], asyncio.Future[int]]]) -> list[int]:
+        """All requests' events in one statement (a third of the cost of one statement per request); each request
+        is told how many of its own events were new (a copy of one event in two requests counts for the first)."""
         with transaction(self.sessions) as session:
-            results = []
-            for events, _future in batch:
-                results.append(store(session, events))
-            return results
+            new = store_new(session, [event for events, _future in batch for event in events])
+        results = []
+        for events, _future in batch:
+            mine = {event["webhookEventId"] for event in events} & new
+            new -= mine
+            results.append(len(mine))
+        return results
 
     async def _run(self) -> None:
         while True:
@@ -144,11 +182,12 @@ class InboxProcessor:
     """Claims due events and hands each to the dispatcher inside one transaction."""
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], dispatcher: Dispatcher,
-                 gateway: LineGateway) -> None:
+                 gateway: LineGateway, traffic: Traffic | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         self.dispatcher = dispatcher
         self.gateway = gateway
+        self.traffic = traffic or Traffic()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -192,13 +231,17 @@ class InboxProcessor:
         return dict(zip(keys, results, strict=True))
 
     def _handle_all(self, claimed: list[tuple[int, str, dict[str, Any], bool, int]], profiles: dict[str, Any]) -> None:
+        took = 0.0
         for event_id, key, payload, _stale, attempt in claimed:
+            self.traffic.give_way(min(took * self.settings.inbox_yield_factor, MAX_YIELD_SECONDS))
+            started = time.perf_counter()
             try:
                 self._handle(event_id, payload, profiles.get(key), attempt)
             except Exception as exc:
                 log.exception("processing of webhook event failed",
                               extra={"webhook_event_id": payload.get("webhookEventId"), "event_id": event_id})
                 self._fail(event_id, exc, attempt)
+            took = time.perf_counter() - started
 
     def _claim(self, limit: int) -> list[tuple[int, str, dict[str, Any], bool, int]]:
         now = clock.now()
@@ -232,18 +275,16 @@ class InboxProcessor:
             return [(row.id, row.user_key, row.payload, row.user_key not in known, row.attempts) for row in rows]
 
     @staticmethod
-    def _still_ours(session: Any, event_id: int, attempt: int) -> InboxEvent | None:
-        """The event, locked, if this claim still holds it. A claim whose lease ran out (a stalled process) may have
-        been taken over by another process, which counted one more attempt: then this one must not act on it."""
-        row = session.get(InboxEvent, event_id, with_for_update=True)
-        if row is None or row.status != "processing" or row.attempts != attempt:
-            return None
-        return row
+    def _still_ours(session: Any, event_id: int, attempt: int) -> bool:
+        """Lock the event and tell whether this claim still holds it. A claim whose lease ran out (a stalled process)
+        may have been taken over by another process, which counted one more attempt: then this one must not act."""
+        row = session.execute(select(InboxEvent.status, InboxEvent.attempts).where(InboxEvent.id == event_id)
+                              .with_for_update()).one_or_none()
+        return row is not None and row.status == "processing" and row.attempts == attempt
 
     def _handle(self, event_id: int, payload: dict[str, Any], profile: dict[str, Any] | None, attempt: int) -> None:
         with transaction(self.sessions) as session:
-            row = self._still_ours(session, event_id, attempt)
-            if row is None:
+            if not self._still_ours(session, event_id, attempt):
                 log.warning("webhook event taken over by another claim; left to it", extra={"event_id": event_id})
                 return
             source = payload.get("source") or {}
@@ -254,20 +295,20 @@ class InboxProcessor:
                     users.apply_profile(user, profile)
             ctx = Context(session=session, event=payload, user=user, outbox=self.gateway.outbox,
                           settings=self.settings, profile=profile)
-            handled = self.dispatcher.dispatch(ctx)
-            row.status = "done" if handled else "ignored"
-            row.processed_at, row.lease_until, row.last_error = clock.now(), None, None
-            metrics.EVENTS_PROCESSED.labels(row.status).inc()
-            metrics.PROCESSING_LAG.observe(max((row.processed_at - clock.from_line_timestamp(row.line_timestamp))
-                                               .total_seconds(), 0))
-            log.info("webhook event %s", row.status,
-                     extra={"webhook_event_id": row.webhook_event_id, "event_type": row.event_type})
+            status = "done" if self.dispatcher.dispatch(ctx) else "ignored"
+            now = clock.now()
+            session.execute(update(InboxEvent).where(InboxEvent.id == event_id)
+                            .values(status=status, processed_at=now, lease_until=None, last_error=None))
+            metrics.EVENTS_PROCESSED.labels(status).inc()
+            metrics.PROCESSING_LAG.observe(max((now - ctx.received_at).total_seconds(), 0))
+            log.info("webhook event %s", status,
+                     extra={"webhook_event_id": payload.get("webhookEventId"), "event_type": ctx.type})
 
     def _fail(self, event_id: int, exc: Exception, attempt: int) -> None:
         with transaction(self.sessions) as session:
-            row = self._still_ours(session, event_id, attempt)
-            if row is None:
+            if not self._still_ours(session, event_id, attempt):
                 return
+            row = session.get(InboxEvent, event_id)
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             row.lease_until = None
             metrics.EVENTS_PROCESSED.labels("error").inc()

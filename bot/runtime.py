@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import clock
 from bot.gateway import LineGateway
-from bot.inbox import InboxProcessor, InboxWriter
+from bot.inbox import InboxProcessor, InboxWriter, Traffic
 from bot.scheduler import Scheduler
 from broadcasts import service as broadcasts
 from config import Settings
@@ -35,7 +35,8 @@ class Runtime:
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
         self.gateway = LineGateway(settings, self.sessions)
         self.inbox_writer = InboxWriter(self.sessions)
-        self.processor = InboxProcessor(settings, self.sessions, build_dispatcher(), self.gateway)
+        self.traffic = Traffic()  # webhook requests in flight: handling gives way to them
+        self.processor = InboxProcessor(settings, self.sessions, build_dispatcher(), self.gateway, self.traffic)
         self.scheduler = Scheduler()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

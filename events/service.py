@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import clock, metrics
@@ -25,7 +25,6 @@ from db.models import (
     User,
 )
 from events import messages, search
-from members import service as members
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +62,12 @@ class Found:
     query: search.Query
 
 
-def find(session: Session, *, user: User | None, text: str) -> Found | None:
-    """Events for what the user typed; None when the text is not about events at all."""
+def find(session: Session, *, member: Member | None, text: str) -> Found | None:
+    """Events for what a user (a council member, or not: None) typed; None when the text is not about events."""
     now = clock.now()
     query = search.parse(text, now.astimezone(clock.JST).date())
     if query.bad_date:
         return Found([], 0, query)
-    member = members.member_of(session, user)
     # Only what matching needs is read for every candidate; the few events shown are loaded whole afterwards.
     statement = select(Event.id, Event.title, Event.title_en, Event.venue, Event.keywords, Event.tags,
                        Event.kind).where(visible_to(member))
@@ -108,8 +106,9 @@ def _in_categories(event: Any, categories: set[str]) -> bool:
 
 def remember_inquiry(session: Session, *, user: User, events: list[Event]) -> None:
     """The user was shown these events: they will hear if one is cancelled or moved (for 30 days)."""
-    now = clock.now()
-    session.add_all([EventInquiry(event_id=e.id, user_id=user.id, at=now) for e in events])
+    if events:
+        now = clock.now()
+        session.execute(insert(EventInquiry), [{"event_id": e.id, "user_id": user.id, "at": now} for e in events])
 
 
 def subscribe(session: Session, *, user: User, event: Event) -> bool:

@@ -10,7 +10,6 @@ from bot.postback import InvalidPostback
 from db.models import Event
 from events import messages, service
 from handlers.router import Context, Router, text_is
-from members import service as members
 
 router = Router("events")
 
@@ -18,7 +17,7 @@ router = Router("events")
 def _about_events(ctx: Context) -> bool:
     if not ctx.text:
         return False
-    found = service.find(ctx.session, user=ctx.user, text=ctx.text)
+    found = service.find(ctx.session, member=ctx.member(), text=ctx.text)
     ctx.memo["events"] = found
     return found is not None
 
@@ -33,7 +32,7 @@ def on_question(ctx: Context) -> None:
     if not found.events:
         key = "event.none_in_range" if found.query.dates else "event.none"
         upcoming = ctx.session.scalars(select(Event).where(
-            service.visible_to(members.member_of(ctx.session, ctx.user)), Event.ends_at >= clock.now())
+            service.visible_to(ctx.member()), Event.ends_at >= clock.now())
             .order_by(Event.starts_at).limit(8)).all()
         words = found.query.dates.words if found.query.dates else ""
         ctx.reply(text(ctx.t(key, words=words), messages.suggestions(list(upcoming), ctx.lang)))
@@ -54,7 +53,7 @@ def _event(ctx: Context) -> Event | None:
     except InvalidPostback:
         event_id = -1
     event = ctx.session.scalars(select(Event).where(
-        Event.id == event_id, service.visible_to(members.member_of(ctx.session, ctx.user)))).one_or_none()
+        Event.id == event_id, service.visible_to(ctx.member()))).one_or_none()
     if event is None:
         ctx.reply(text(ctx.t("event.gone")))
     return event
@@ -96,7 +95,7 @@ def _meeting_answer(ctx: Context, response: str | None, documents_read: bool, do
     event = _event(ctx)
     if event is None:
         return
-    member = members.member_of(ctx.session, ctx.user)
+    member = ctx.member()
     if member is None or not service.in_meeting_audience(event, member):
         ctx.reply(text(ctx.t("meeting.not_yours")))
         return

@@ -12,7 +12,6 @@ from bot.postback import InvalidPostback
 from db.models import Event
 from events import service as events
 from handlers.router import Context, Router, in_state, text_is
-from members import service as members
 from opinions import service
 
 router = Router("opinions")
@@ -94,7 +93,7 @@ def on_name(ctx: Context) -> None:
 
 @router.message(text_is("事前意見", "じぜんいけん"))
 def on_pre_meeting(ctx: Context) -> None:
-    member = members.member_of(ctx.session, ctx.user)
+    member = ctx.member()
     if member is None:
         ctx.reply(text(ctx.t("opinion.pre_meeting.members_only")))
         return
@@ -113,7 +112,7 @@ def on_pre_meeting(ctx: Context) -> None:
 @router.postback("opinion.meeting")
 def on_meeting_chosen(ctx: Context) -> None:
     assert ctx.postback is not None
-    member = members.member_of(ctx.session, ctx.user)
+    member = ctx.member()
     try:
         event = ctx.session.get(Event, ctx.postback.int("e"))
     except InvalidPostback:
@@ -132,7 +131,7 @@ def on_pre_meeting_text(ctx: Context) -> None:
     if body is None:
         return
     state = ctx.state()
-    member = members.member_of(ctx.session, ctx.user)
+    member = ctx.member()
     event = ctx.session.get(Event, state.data.get("event_id")) if state else None
     ctx.clear_state()
     if member is None or event is None:

@@ -19,7 +19,8 @@ from bot import clock, postback
 from bot.gateway import Outbox
 from bot.messages import Message
 from bot.texts import t
-from db.models import Conversation, User
+from db.models import Conversation, Member, User
+from members import service as members
 
 Filter = Callable[["Context"], bool]
 Handler = Callable[["Context"], None]
@@ -38,6 +39,9 @@ class Context:
     memo: dict[str, Any] = field(default_factory=dict)  # what a filter worked out, for its handler
     _postback: postback.Postback | None = None
     _postback_error: bool = False
+    # Loaded once per event: filters and handlers ask for them several times.
+    _state: Conversation | object | None = field(default=..., repr=False)
+    _member: Member | object | None = field(default=..., repr=False)
 
     @property
     def type(self) -> str:
@@ -89,8 +93,19 @@ class Context:
             received_at=self.received_at, source=f"event:{self.event.get('webhookEventId', '')}",
         )
 
+    def member(self) -> Member | None:
+        """The council member this LINE user is linked to, if any."""
+        if self._member is ...:
+            self._member = members.member_of(self.session, self.user)
+        return self._member  # type: ignore[return-value]
+
     # -- conversation state: a row per user
     def state(self) -> Conversation | None:
+        if self._state is ...:
+            self._state = self._load_state()
+        return self._state  # type: ignore[return-value]
+
+    def _load_state(self) -> Conversation | None:
         if self.user is None:
             return None
         row = self.session.get(Conversation, self.user.id)
@@ -102,14 +117,22 @@ class Context:
 
     def set_state(self, state: str, data: dict[str, Any] | None = None, ttl: dt.timedelta | None = None) -> None:
         assert self.user is not None
-        row = self.session.get(Conversation, self.user.id) or Conversation(user_id=self.user.id, state=state)
-        row.state, row.data, row.updated_at = state, dict(data or {}), self.now
+        data = dict(data or {})
+        row = self.state()
+        if row is not None and row.state == state and row.data == data and ttl is None and row.expires_at is None:
+            return  # already so (every answer of a survey sets the same state): nothing to write
+        if row is None:
+            # an expired row deleted above, or none: the identity map knows a row flushed in this event
+            row = self.session.get(Conversation, self.user.id) or Conversation(user_id=self.user.id, state=state)
+        row.state, row.data, row.updated_at = state, data, self.now
         row.expires_at = self.now + ttl if ttl else None
         self.session.add(row)
+        self._state = row
 
     def clear_state(self) -> None:
-        if self.user is not None and (row := self.session.get(Conversation, self.user.id)) is not None:
+        if (row := self.state()) is not None:
             self.session.delete(row)
+        self._state = None
 
 
 @dataclass

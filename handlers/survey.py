@@ -18,7 +18,6 @@ from bot.messages import Message, text
 from bot.postback import InvalidPostback, Postback
 from db.models import AnonymousAnswerSet, Member, Survey, SurveyResponse
 from handlers.router import Context, Router, in_state, text_is
-from members import service as members
 from surveys import engine, messages
 from surveys import service as surveys
 from surveys.definition import TEXT_ANSWER_LIMIT, Question, Template
@@ -70,7 +69,7 @@ class Scene:
 
 
 def _member_or_refuse(ctx: Context) -> Member | None:
-    member = members.member_of(ctx.session, ctx.user)
+    member = ctx.member()
     if member is None:
         ctx.reply(text(ctx.t("survey.not_member")))
     return member
@@ -346,7 +345,7 @@ def _submit(scene: Scene) -> None:
 
 def _typed_scene(ctx: Context) -> Scene | None:
     state = ctx.state()
-    member = members.member_of(ctx.session, ctx.user)
+    member = ctx.member()
     if state is None or member is None:
         ctx.clear_state()
         return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import clock, metrics
@@ -40,16 +41,19 @@ def sync_templates(session: Session) -> dict[str, SurveyTemplateVersion]:
 
 
 def template_of(session: Session, survey: Survey) -> Template:
-    """The template version the survey was created from (versions never change, so they are cached)."""
-    version = session.get(SurveyTemplateVersion, survey.template_version_id)
-    assert version is not None
-    template = _TEMPLATES.get(version.id)
+    """The template version the survey was created from. Versions never change, so each is read once per database
+    (the cache is keyed by engine too: a version id means nothing in another database)."""
+    bind = session.get_bind()
+    cache = _TEMPLATES.setdefault(getattr(bind, "engine", bind), {})
+    template = cache.get(survey.template_version_id)
     if template is None:
-        template = _TEMPLATES[version.id] = definition.from_dict(version.definition)
+        version = session.get(SurveyTemplateVersion, survey.template_version_id)
+        assert version is not None
+        template = cache[version.id] = definition.from_dict(version.definition)
     return template
 
 
-_TEMPLATES: dict[int, Template] = {}
+_TEMPLATES: weakref.WeakKeyDictionary[Engine, dict[int, Template]] = weakref.WeakKeyDictionary()
 
 
 def create(

@@ -22,6 +22,7 @@ from db.base import Base, make_engine, make_session_factory
 from db.migrate import upgrade
 from db.models import Delivery, InboxEvent
 from main import create_app
+from surveys import service as survey_service
 from tests.databases import fresh_postgres
 from tests.fakeline import spec
 from tests.fakeline.server import FakeLine
@@ -62,6 +63,7 @@ def sessions(engine: Any) -> Iterator[sessionmaker[Session]]:
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+    survey_service._TEMPLATES.pop(engine, None)  # ids start again: what was cached for them is another database's
     yield make_session_factory(engine)
 
 

@@ -360,3 +360,17 @@ def test_the_demo_is_idempotent_and_keeps_its_events_upcoming(sessions: Any) -> 
             events = session.scalars(select(Event)).all()
             assert len(events) == 8 and all(e.starts_at > later for e in events)
             assert session.scalars(select(Survey)).one().closes_at > later
+
+
+def test_a_question_about_events_costs_a_handful_of_statements(bot: Bot, line: FakeLine, ward: Any) -> None:
+    """Filters and handlers share what they loaded (the user's conversation state and member row): a question is
+    answered with at most 10 statements (begin, the claim check, user, state, member, the two event queries, the
+    reply, the inquiries remembered in one statement, done), however many routes look at it first."""
+    from tests.statements import handling_statements
+
+    phone = Phone(bot, line, new_user_id())
+    phone.follow()
+    with handling_statements(bot.client.app.state.runtime) as handled:
+        assert shown(phone.say("今月のイベント")) == PUBLIC
+    assert len(handled) == 1
+    assert len(handled[0]) <= 10, "\n".join(handled[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from surveys import engine
@@ -63,3 +65,33 @@ def test_a_bad_template_names_line_and_field(text: str, message: str) -> None:
     with pytest.raises(TemplateError) as caught:
         parse(text, "bad.yaml")
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_a_cached_template_belongs_to_its_own_database(tmp_path: Path) -> None:
+    """Template versions are cached, by database: version 1 of one database is not version 1 of another."""
+    import datetime as dt
+
+    from db.base import make_engine, make_session_factory, transaction
+    from db.migrate import upgrade
+    from db.models import Survey, SurveyTemplateVersion
+    from surveys import service
+
+    titles = []
+    for name in ("a", "b"):
+        db_engine = make_engine(f"sqlite:///{tmp_path}/{name}.db")
+        upgrade(db_engine)
+        definition = {"id": name, "title": f"調査{name}", "description": "", "questions": [
+            {"id": "q1", "kind": "text", "text": f"質問{name}", "required": False, "help": None,
+             "show_if": None, "indicator": None, "choices": []}]}
+        with transaction(make_session_factory(db_engine)) as session:
+            version = SurveyTemplateVersion(template_key=name, version=1, checksum=name, definition=definition)
+            session.add(version)
+            session.flush()
+            now = dt.datetime.now(dt.UTC)
+            survey = Survey(template_version_id=version.id, title=name, opens_at=now, closes_at=now, anonymous=True)
+            session.add(survey)
+            session.flush()
+            assert version.id == 1
+            titles.append(service.template_of(session, survey).questions[0].text)
+        db_engine.dispose()
+    assert titles == ["質問a", "質問b"]

@@ -463,3 +463,20 @@ def test_every_issued_code_is_one_the_bot_recognises(sessions: Any, monkeypatch:
         code, _expires = members_service.issue_link_code(session, member=member)
     assert code == "AB3D-EF7H"
     assert members_service.looks_like_code(code) == "AB3DEF7H"
+
+
+def test_an_answer_costs_a_handful_of_statements(bot: Bot, line: FakeLine, council: list[Phone]) -> None:
+    """An answer reads user, member, survey, response and state once each and writes the response, the next
+    question and the event's outcome: at most 10 statements. The conversation row is not rewritten when it says
+    the same as before, and the template version is read once, not for every answer."""
+    from tests.statements import handling_statements
+
+    open_survey(bot)
+    phone = council[0]
+    phone.tap("回答をはじめる")
+    with handling_statements(bot.client.app.state.runtime) as handled:
+        phone.tap("そう思う")
+    assert len(handled) == 1
+    assert len(handled[0]) <= 10, "\n".join(handled[0])
+    assert not any(s.startswith("UPDATE conversations") for s in handled[0])
+    assert not any("survey_template_versions" in s for s in handled[0])

@@ -243,3 +243,85 @@ def test_webhook_body_fields_beyond_ours_are_kept_verbatim(bot: Bot, sessions: A
     with sessions() as session:
         assert json.dumps(session.scalars(select(InboxEvent)).one().payload, sort_keys=True) == json.dumps(
             event, sort_keys=True)
+
+
+def test_only_post_is_allowed_and_answers_carry_the_security_headers(bot: Bot) -> None:
+    response = bot.client.get("/callback")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    ok = bot.post()
+    assert ok.status_code == 200 and ok.json() == {}
+    for answer in (response, ok):
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["content-type"] == "application/json"
+
+
+def test_a_client_gone_before_its_body_arrived_stores_nothing(bot: Bot, sessions: Any) -> None:
+    import asyncio
+
+    raw, headers = ev.signed(SECRET, ev.text_message(new_user_id(), "ヘルプ"))
+    sent: list[dict[str, Any]] = []
+    messages = iter([{"type": "http.request", "body": raw[:10], "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/callback", "root_path": "", "query_string": b"",
+             "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+    asyncio.run(bot.client.app(scope, receive, send))
+    assert sent == []
+    assert count(sessions, InboxEvent) == 0
+
+
+def test_one_write_for_many_requests_tells_each_how_many_of_its_events_were_new(sessions: Any) -> None:
+    """Requests stored in one statement: a copy of an event in two requests of a batch counts for the first."""
+    from bot.inbox import InboxWriter
+
+    user = new_user_id()
+    a, b, c = (ev.text_message(user, text) for text in ("一", "二", "三"))
+    writer = InboxWriter(sessions)
+    assert writer._write_batch([([a, b], None), ([b, c], None), ([a], None)]) == [2, 1, 0]  # type: ignore[list-item]
+    assert writer._write_batch([([c], None), ([ev.text_message(user, "四")], None)]) == [0, 1]  # type: ignore[list-item]
+    assert count(sessions, InboxEvent) == 4
+
+
+def test_traffic_lets_handling_wait_for_requests_in_flight_but_never_for_long() -> None:
+    import time
+
+    from bot.inbox import Traffic
+
+    traffic = Traffic()
+    started = time.monotonic()
+    traffic.give_way(5.0)  # nothing in flight: no wait at all
+    assert time.monotonic() - started < 1.0
+    traffic.enter()
+    traffic.enter()
+    started = time.monotonic()
+    traffic.give_way(0.05)  # still in flight after the longest wait: handling goes on
+    assert time.monotonic() - started >= 0.05
+    traffic.leave()
+    waiter = threading.Thread(target=traffic.give_way, args=(30.0,))
+    waiter.start()
+    traffic.leave()  # the last request answered: the waiting handler goes on at once
+    waiter.join(5.0)
+    assert not waiter.is_alive()
+
+
+def test_handling_gives_way_to_the_webhook_in_proportion_to_its_own_work(bot: Bot, line: Any) -> None:
+    """Before each event the processor waits for webhook requests in flight, at most inbox_yield_factor (2) times
+    as long as its previous event took: under a flood handling keeps about a third of the time."""
+    processor = bot.client.app.state.runtime.processor
+    asked: list[float] = []
+
+    class Recording:
+        def give_way(self, longest: float) -> None:
+            asked.append(longest)
+
+    processor.traffic = Recording()
+    bot.send(*(ev.text_message(new_user_id(), "ヘルプ") for _ in range(3)))  # three users: one batch
+    assert len(asked) == 3
+    assert asked[0] == 0  # a batch starts with no wait
+    assert all(0 < wait <= 0.25 for wait in asked[1:])
