@@ -30,8 +30,8 @@ from handlers.router import Context, Dispatcher
 log = logging.getLogger(__name__)
 
 UNFINISHED = ("pending", "processing")
-# Event types that carry a user and get handled; everything else is stored and ignored.
 MAX_YIELD_SECONDS = 0.25  # the longest handling waits for the webhook before each event
+# Event types that carry a user and get handled; everything else is stored and ignored.
 HANDLED_TYPES = {"message", "follow", "unfollow", "postback", "beacon", "accountLink", "things"}
 
 
@@ -136,7 +136,7 @@ class InboxWriter:
             return store(session, events)
 
     def _write_batch(self, batch: list[tuple[list[dict[str, Any]], asyncio.Future[int]]]) -> list[int]:
-        """All requests' events in one statement (a third of the cost of one statement per request); each request
+        """All requests' events in one statement (less than half the cost of one per request); each request
         is told how many of its own events were new (a copy of one event in two requests counts for the first)."""
         with transaction(self.sessions) as session:
             new = store_new(session, [event for events, _future in batch for event in events])
