@@ -66,9 +66,9 @@ def answer_times(runtime: Runtime, rounds: int = 200) -> list[float]:
         with transaction(runtime.sessions) as session:
             inbox.store(session, [event])
         claimed = runtime.processor._claim(1)
-        event_id, _key, payload, _stale = claimed[0]
+        event_id, _key, payload, _stale, attempt = claimed[0]
         started = time.perf_counter()
-        runtime.processor._handle(event_id, payload, None)
+        runtime.processor._handle(event_id, payload, None, attempt)
         times.append((time.perf_counter() - started) * 1000)
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "done")) == rounds
