@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -122,28 +123,33 @@ async def fixed_rate(url: str, rate: float, seconds: float, sent: list[str]) -> 
     return latencies
 
 
-def unfinished(database_url: str) -> int:
+UNFINISHED = ("pending", "processing")
+
+
+def unfinished(conn: Any) -> int:
     from sqlalchemy import func, select
 
-    from db.base import make_engine
     from db.models import InboxEvent
 
-    engine = make_engine(database_url)
-    with engine.connect() as conn:
-        n = conn.scalar(select(func.count()).where(InboxEvent.status.in_(("pending", "processing"))))
-    engine.dispose()
-    return int(n or 0)
+    return int(conn.scalar(select(func.count()).where(InboxEvent.status.in_(UNFINISHED))) or 0)
 
 
 def catch_up(database_url: str, timeout: float = 300) -> float:
     """Seconds until the app has handled every stored event."""
+    from db.base import make_engine
+
+    engine = make_engine(database_url)
     started = time.perf_counter()
-    while unfinished(database_url) and time.perf_counter() - started < timeout:
-        time.sleep(0.05)
+    with engine.connect() as conn:
+        while unfinished(conn) and time.perf_counter() - started < timeout:
+            conn.rollback()  # a fresh snapshot for the next look
+            time.sleep(0.05)
+    engine.dispose()
     return time.perf_counter() - started
 
 
-def stored_counts(database_url: str) -> tuple[int, int]:
+def stored_counts(database_url: str) -> tuple[int, int, int]:
+    """Events stored, distinct webhookEventIds among them, and events not handled yet."""
     from sqlalchemy import func, select
 
     from db.base import make_engine
@@ -152,8 +158,9 @@ def stored_counts(database_url: str) -> tuple[int, int]:
     engine = make_engine(database_url)
     with engine.connect() as conn:
         rows = conn.execute(select(func.count(), func.count(func.distinct(InboxEvent.webhook_event_id)))).one()
+        left = unfinished(conn)
     engine.dispose()
-    return int(rows[0]), int(rows[1])
+    return int(rows[0]), int(rows[1]), left
 
 
 def main() -> None:
@@ -189,13 +196,12 @@ def main() -> None:
         handled_rate = args.requests / (load_seconds + behind_full)
         latencies = asyncio.run(fixed_rate(f"http://127.0.0.1:{app_port}/callback", 200, args.seconds, sent))
         behind_fixed = catch_up(database_url)
-        left = unfinished(database_url)
     finally:
         for proc in (bare, app):
             proc.terminate()
             proc.wait(10)
 
-    total, distinct = stored_counts(database_url)
+    total, distinct, left = stored_counts(database_url)
     q = statistics.quantiles(latencies, n=100)
     print(f"bare endpoint:     {bare_rps:8.0f} requests/s")
     print(f"app /callback:     {app_rps:8.0f} requests/s")

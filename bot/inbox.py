@@ -40,13 +40,9 @@ def user_key(event: dict[str, Any]) -> str:
     return str(source.get("userId") or source.get("groupId") or source.get("roomId") or "")[:64]
 
 
-def store(session: Session, events: list[dict[str, Any]]) -> int:
-    """Insert events not seen before (by webhookEventId); returns how many were new. Safe under concurrency."""
-    return len(store_new(session, events))
-
-
-def store_new(session: Session, events: list[dict[str, Any]]) -> set[str]:
-    """Insert events not seen before, in one statement; returns the webhookEventIds that were new."""
+def store(session: Session, events: list[dict[str, Any]]) -> set[str]:
+    """Insert events not seen before (by webhookEventId), in one statement; returns the webhookEventIds that were
+    new. Safe under concurrency."""
     if not events:
         return set()
     now = clock.now()
@@ -133,13 +129,13 @@ class InboxWriter:
 
     def _write_one(self, events: list[dict[str, Any]]) -> int:
         with transaction(self.sessions) as session:
-            return store(session, events)
+            return len(store(session, events))
 
     def _write_batch(self, batch: list[tuple[list[dict[str, Any]], asyncio.Future[int]]]) -> list[int]:
         """All requests' events in one statement (less than half the cost of one per request); each request
         is told how many of its own events were new (a copy of one event in two requests counts for the first)."""
         with transaction(self.sessions) as session:
-            new = store_new(session, [event for events, _future in batch for event in events])
+            new = store(session, [event for events, _future in batch for event in events])
         results = []
         for events, _future in batch:
             mine = {event["webhookEventId"] for event in events} & new

@@ -121,9 +121,8 @@ class Context:
         row = self.state()
         if row is not None and row.state == state and row.data == data and ttl is None and row.expires_at is None:
             return  # already so (every answer of a survey sets the same state): nothing to write
-        if row is None:
-            # an expired row deleted above, or none: the identity map knows a row flushed in this event
-            row = self.session.get(Conversation, self.user.id) or Conversation(user_id=self.user.id, state=state)
+        if row is None:  # none, or deleted in this event (expired or cleared): a new row takes its place
+            row = Conversation(user_id=self.user.id, state=state)
         row.state, row.data, row.updated_at = state, data, self.now
         row.expires_at = self.now + ttl if ttl else None
         self.session.add(row)

@@ -43,8 +43,7 @@ def sync_templates(session: Session) -> dict[str, SurveyTemplateVersion]:
 def template_of(session: Session, survey: Survey) -> Template:
     """The template version the survey was created from. Versions never change, so each is read once per database
     (the cache is keyed by engine too: a version id means nothing in another database)."""
-    bind = session.get_bind()
-    cache = _TEMPLATES.setdefault(getattr(bind, "engine", bind), {})
+    cache = _TEMPLATES.setdefault(session.get_bind().engine, {})
     template = cache.get(survey.template_version_id)
     if template is None:
         version = session.get(SurveyTemplateVersion, survey.template_version_id)
