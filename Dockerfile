@@ -22,7 +22,8 @@ COPY richmenu ./richmenu
 COPY broadcasts ./broadcasts
 COPY console ./console
 COPY staff ./staff
-COPY main.py config.py alembic.ini ./
+COPY simulator ./simulator
+COPY main.py runtime.py demo.py config.py alembic.ini ./
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 app \
     && mkdir -p /app/var && chown app:app /app/var

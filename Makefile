@@ -7,7 +7,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DATABASE_URL ?= sqlite:///var/minato.db
 
-.PHONY: run test install migrate demo lint bench check-docker clean
+# LINE's OpenAPI files, which the tests validate every request against (see tests/fakeline/spec.py).
+LINE_OPENAPI_REPO := https://github.com/line/line-openapi.git
+LINE_OPENAPI_COMMIT := 6e4c2a2a1b7b059ea3920456d4f88d03fd8ef0bb
+
+.PHONY: run test install migrate demo lint bench check-docker clean line-openapi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +35,15 @@ run: demo
 ## The whole suite; with TEST_DATABASE_URL=postgresql+psycopg://... it runs against PostgreSQL.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Fetch LINE's OpenAPI files at the pinned commit into var/line-openapi, for a clone without ../shared beside it.
+line-openapi:
+	rm -rf var/line-openapi.tmp && mkdir -p var
+	git clone --quiet --filter=blob:none --no-checkout $(LINE_OPENAPI_REPO) var/line-openapi.tmp
+	git -C var/line-openapi.tmp checkout --quiet $(LINE_OPENAPI_COMMIT) -- messaging-api.yml webhook.yml manage-audience.yml LICENSE
+	mkdir -p var/line-openapi && mv var/line-openapi.tmp/*.yml var/line-openapi.tmp/LICENSE var/line-openapi/
+	rm -rf var/line-openapi.tmp
+	@echo "LINE's OpenAPI files are in var/line-openapi"
 
 lint: install
 	$(BIN)/ruff check .

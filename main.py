@@ -13,12 +13,13 @@ from fastapi import FastAPI
 
 import api
 import console
-from bot import health, logs, metrics, simulator, webhook
+import simulator
+from bot import health, logs, metrics, webhook
 from bot.headers import SecurityHeaders
-from bot.runtime import Runtime
 from config import Settings, SettingsError
 from db.base import OtherProcessRunning
 from events import feed
+from runtime import Runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,20 +62,22 @@ def _cmd_migrate(settings: Settings) -> None:
     print("database migrated")
 
 
-def _cmd_demo(settings: Settings) -> None:
-    from bot.gateway import Outbox
-    from db import demo
-    from db.base import make_engine, make_session_factory, transaction
+def _cmd_demo(settings: Settings) -> int:
+    if settings.is_production:  # the demo creates a staff account with a published password
+        print("the demo data is for development only (APP_ENV=production)", file=sys.stderr)
+        return 2
+    import demo
     from db.migrate import ensure_migrated
 
-    engine = make_engine(settings.database_url)
-    ensure_migrated(engine)
-    with transaction(make_session_factory(engine)) as session:
-        added = demo.load(session, Outbox(line_enabled=settings.line_enabled))
+    runtime = Runtime(settings)
+    ensure_migrated(runtime.engine)
+    with runtime.work("demo") as work:
+        added = demo.load(work)
     print("demo data: " + ", ".join(f"{n} {kind} added" for kind, n in added.items()))
     if added["staff accounts"]:
         name, password, _role = demo.DEMO_STAFF
         print(f"staff console: http://127.0.0.1:8000/console  (log in as {name} / {password})")
+    return 0
 
 
 def _cmd_serve(settings: Settings, host: str, port: int) -> None:
@@ -137,7 +140,6 @@ def _cmd_staff_create(settings: Settings, name: str, role: str, line_user_id: st
 
     from sqlalchemy import select
 
-    from db.base import make_engine, make_session_factory, transaction
     from db.migrate import ensure_migrated
     from db.models import User
     from staff import service
@@ -149,19 +151,17 @@ def _cmd_staff_create(settings: Settings, name: str, role: str, line_user_id: st
             return 2
     else:
         password = sys.stdin.readline().rstrip("\n")
-    engine = make_engine(settings.database_url)
-    ensure_migrated(engine)
+    runtime = Runtime(settings)
+    ensure_migrated(runtime.engine)
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with runtime.work("command line") as work:
             user_id = None
             if line_user_id:
-                user_id = session.scalar(select(User.id).where(User.line_user_id == line_user_id))
+                user_id = work.session.scalar(select(User.id).where(User.line_user_id == line_user_id))
                 if user_id is None:
                     print(f"no friend of the bot has the LINE user ID {line_user_id}", file=sys.stderr)
                     return 2
-            account = service.create(session, name=name, password=password, role=role, user_id=user_id)
-            service.record(session, actor="command line", action="staff.create", target=f"staff:{account.id}",
-                           detail=f"{account.name} ({role})")
+            service.create(work, name=name, password=password, role=role, user_id=user_id)
     except service.StaffError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         _cmd_migrate(settings)
     elif args.command == "demo":
-        _cmd_demo(settings)
+        return _cmd_demo(settings)
     elif args.command == "serve":
         _cmd_serve(settings, args.host, args.port)
     elif args.command == "worker":

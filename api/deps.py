@@ -1,24 +1,14 @@
-"""What every API route shares: the bearer token check (bot.auth) and the runtime."""
+"""What every API route shares: the bearer token check (bot.auth), the running app, and errors."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
-from pydantic import AfterValidator, AwareDatetime
 
 from bot.auth import require_token
-
-
-def _within_years(moment: dt.datetime) -> dt.datetime:
-    if not 2000 <= moment.year <= 2100:
-        raise ValueError("must be between the years 2000 and 2100")
-    return moment
-
-
-# A date and time with its time zone, in a range the ward can mean (and date arithmetic cannot overflow).
-Moment = Annotated[AwareDatetime, AfterValidator(_within_years)]
+from bot.inputs import InputError, Moment
+from bot.work import API_ACTOR, Services
 
 
 async def reject_nul(request: Request) -> None:
@@ -29,11 +19,12 @@ async def reject_nul(request: Request) -> None:
                                    "type": "value_error"}])
 
 
-def get_runtime(request: Request) -> Any:
-    return request.app.state.runtime
+def get_runtime(request: Request) -> Services:
+    runtime: Services = request.app.state.runtime
+    return runtime
 
 
-RuntimeDep = Annotated[Any, Depends(get_runtime)]
+RuntimeDep = Annotated[Services, Depends(get_runtime)]
 # A row id in a path: a positive 32-bit integer (larger ones get a 422, not a database error).
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -42,4 +33,10 @@ def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
 
 
-__all__ = ["Id", "Moment", "RuntimeDep", "get_runtime", "not_found", "reject_nul", "require_token"]
+def invalid(exc: InputError) -> HTTPException:
+    """A domain command's refusal as FastAPI's 422, naming the field."""
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.for_api())
+
+
+__all__ = ["API_ACTOR", "Id", "Moment", "RuntimeDep", "get_runtime", "invalid", "not_found", "reject_nul",
+           "require_token"]

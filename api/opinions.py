@@ -6,13 +6,14 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from api.deps import Id, RuntimeDep, not_found
-from db.base import transaction
+from api.deps import API_ACTOR, Id, RuntimeDep, not_found
 from db.models import Opinion
 from opinions import service
+from opinions.service import ReplyInput
 
 router = APIRouter(prefix="/opinions", tags=["opinions"])
 Status = Literal["unread", "in_progress", "answered"]
@@ -35,11 +36,7 @@ class StatusIn(BaseModel):
     status: Status
 
 
-class ReplyIn(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
-
-
-def _get(session: Any, opinion_id: Id) -> Opinion:
+def _get(session: Session, opinion_id: Id) -> Opinion:
     opinion = session.get(Opinion, opinion_id)
     if opinion is None:
         raise not_found("opinion")
@@ -68,18 +65,16 @@ def export(runtime: RuntimeDep) -> Response:
 
 @router.patch("/{opinion_id}", response_model=OpinionOut)
 def mark(opinion_id: Id, body: StatusIn, runtime: RuntimeDep) -> OpinionOut:
-    with transaction(runtime.sessions) as session:
-        opinion = _get(session, opinion_id)
-        opinion.status = body.status
+    with runtime.work(API_ACTOR) as work:
+        opinion = _get(work.session, opinion_id)
+        service.set_status(work, opinion, body.status)
         return _out(opinion)
 
 
 @router.post("/{opinion_id}/reply")
-def reply(opinion_id: Id, body: ReplyIn, runtime: RuntimeDep) -> dict[str, Any]:
+def reply(opinion_id: Id, body: ReplyInput, runtime: RuntimeDep) -> dict[str, Any]:
     """Answer the sender in LINE; the opinion becomes 回答済."""
-    with transaction(runtime.sessions) as session:
-        opinion = _get(session, opinion_id)
-        pushed = service.reply(session, opinion=opinion, body=body.text, outbox=runtime.gateway.outbox)
-        result = {**_out(opinion).model_dump(mode="json"), "pushed": pushed}
-    runtime.gateway.wake()
-    return result
+    with runtime.work(API_ACTOR) as work:
+        opinion = _get(work.session, opinion_id)
+        pushed = service.reply(work, opinion, body)
+        return {**_out(opinion).model_dump(mode="json"), "pushed": pushed}

@@ -6,35 +6,17 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
-from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from api.deps import Id, Moment, RuntimeDep, not_found
-from bot import clock
+from api.deps import API_ACTOR, Id, RuntimeDep, invalid, not_found
+from bot.inputs import InputError
 from db.base import transaction
-from db.models import Subcommittee, Survey
+from db.models import Survey
 from surveys import results, service
+from surveys.service import SurveyInput
 
 router = APIRouter(tags=["surveys"])
-
-
-class SurveyIn(BaseModel):
-    template_id: str = Field(min_length=1, max_length=60)
-    title: str | None = Field(None, min_length=1, max_length=100)
-    opens_at: Moment | None = Field(None, description="default: now")
-    closes_at: Moment
-    anonymous: bool = True
-    subcommittees: list[str] = Field(default_factory=list, description="部会 names; empty: all members")
-    reminder_hours: list[int] = Field(default_factory=lambda: [72, 24], max_length=5)
-    target_year: str | None = Field(None, max_length=10, description="which year's target to judge against")
-
-    @model_validator(mode="after")
-    def _times(self) -> SurveyIn:
-        if self.closes_at <= (self.opens_at or clock.now()):
-            raise ValueError("closes_at must be after opens_at (and in the future)")
-        if any(not 0 < h <= 24 * 60 for h in self.reminder_hours):
-            raise ValueError("reminder_hours must be between 1 and 1440")
-        return self
 
 
 class SurveyOut(BaseModel):
@@ -51,7 +33,7 @@ class SurveyOut(BaseModel):
     audience: int
 
 
-def _out(session: Any, survey: Survey) -> SurveyOut:
+def _out(session: Session, survey: Survey) -> SurveyOut:
     answered, audience = service.counts(session, survey)
     return SurveyOut(id=survey.id, title=survey.title, template_id=service.template_of(session, survey).id,
                      template_version_id=survey.template_version_id, status=survey.status,
@@ -68,27 +50,15 @@ def list_templates(runtime: RuntimeDep) -> list[dict[str, Any]]:
 
 
 @router.post("/surveys", status_code=status.HTTP_201_CREATED, response_model=SurveyOut)
-def create_survey(body: SurveyIn, runtime: RuntimeDep) -> SurveyOut:
-    with transaction(runtime.sessions) as session:
-        ids = []
-        for name in body.subcommittees:
-            found = session.scalars(select(Subcommittee.id).where(Subcommittee.name == name.strip())).one_or_none()
-            if found is None:
-                raise HTTPException(422, [{"loc": ["body", "subcommittees"], "msg": f"unknown 部会 '{name}'",
-                                           "type": "value_error"}])
-            ids.append(found)
-        try:
-            survey = service.create(
-                session, template_key=body.template_id, title=body.title, opens_at=body.opens_at or clock.now(),
-                closes_at=body.closes_at, anonymous=body.anonymous, subcommittee_ids=ids,
-                reminder_hours=body.reminder_hours, target_year=body.target_year)
-        except service.SurveyError as exc:
-            raise HTTPException(422, [{"loc": ["body", "template_id"], "msg": str(exc), "type": "value_error"}]) \
-                from None
-        return _out(session, survey)
+def create_survey(body: SurveyInput, runtime: RuntimeDep) -> SurveyOut:
+    try:
+        with runtime.work(API_ACTOR) as work:
+            return _out(work.session, service.create(work, body))
+    except InputError as exc:
+        raise invalid(exc) from None
 
 
-def _survey(session: Any, survey_id: Id) -> Survey:
+def _survey(session: Session, survey_id: Id) -> Survey:
     survey = session.get(Survey, survey_id)
     if survey is None:
         raise not_found("survey")
@@ -104,22 +74,20 @@ def get_survey(survey_id: Id, runtime: RuntimeDep) -> SurveyOut:
 @router.post("/surveys/{survey_id}/open",
              responses={409: {"description": "already open or closed, or the close time has passed"}})
 def open_survey(survey_id: Id, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        survey = _survey(session, survey_id)
+    with runtime.work(API_ACTOR) as work:
+        survey = _survey(work.session, survey_id)
         try:
-            invited = service.open_survey(session, survey=survey, outbox=runtime.gateway.outbox)
+            invited = service.open_survey(work, survey)
         except service.SurveyError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        result = {"id": survey.id, "status": survey.status, "invitations": invited}
-    runtime.gateway.wake()
-    return result
+            raise HTTPException(status.HTTP_409_CONFLICT, exc.english()) from None
+        return {"id": survey.id, "status": survey.status, "invitations": invited}
 
 
 @router.post("/surveys/{survey_id}/close")
 def close_survey(survey_id: Id, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        survey = _survey(session, survey_id)
-        service.close_survey(session, survey=survey)
+    with runtime.work(API_ACTOR) as work:
+        survey = _survey(work.session, survey_id)
+        service.close_survey(work, survey)
         return {"id": survey.id, "status": survey.status}
 
 

@@ -58,12 +58,13 @@ def start_fake_line(error_rate: float) -> tuple[Any, str]:
 def scenario(recipients: int, error_rate: float) -> dict[str, float]:
     from sqlalchemy import insert
 
-    from bot.runtime import Runtime
     from broadcasts import service
+    from broadcasts.service import BroadcastInput
     from config import Settings
     from db.base import make_engine, make_session_factory, transaction
     from db.migrate import upgrade
     from db.models import Broadcast, User
+    from runtime import Runtime
     path = Path(tempfile.mkdtemp()) / "bench.db"
     url = f"sqlite:///{path}"
     engine = make_engine(url)
@@ -82,10 +83,11 @@ def scenario(recipients: int, error_rate: float) -> dict[str, float]:
     async def run() -> float:
         runtime = Runtime(settings, engine)
         await runtime.start()
-        with transaction(sessions) as session:
-            broadcast = service.create(session, title="bench", items=[{"type": "text", "text": "お知らせ"}],
-                                       audience={"kind": "residents"}, actor="bench", base_url="https://example.org")
-            service.schedule(session, broadcast, at=None)
+        with runtime.work("bench") as work:
+            notice = BroadcastInput(title="bench", messages=[{"type": "text", "text": "お知らせ"}],
+                                    audience={"kind": "residents"})
+            broadcast = service.create(work, notice)
+            service.schedule(work, broadcast, at=None)
         started = time.perf_counter()
         await runtime.run_broadcasts()
         while True:

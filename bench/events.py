@@ -24,13 +24,12 @@ from sqlalchemy import func, select, update  # noqa: E402
 
 from bot import clock, inbox  # noqa: E402
 from bot import webhook_events as ev  # noqa: E402
-from bot.gateway import Outbox  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
 from config import Settings  # noqa: E402
 from db.base import make_engine, transaction  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Delivery, Event, EventSubscription, InboxEvent, Reminder, User  # noqa: E402
 from events import service  # noqa: E402
+from runtime import Runtime  # noqa: E402
 
 EVENTS = 2_000
 REMINDERS = 100_000
@@ -76,11 +75,9 @@ def answer_times(runtime: Runtime, rounds: int = 200) -> list[float]:
 
 
 def tick(runtime: Runtime) -> tuple[float, dict[str, int]]:
-    outbox = Outbox(line_enabled=True)
     started = time.perf_counter()
-    with transaction(runtime.sessions) as session:
-        done = service.run_due(session, outbox=outbox, base_url="https://example.invalid", quiet_start=0,
-                               quiet_end=0, limit=DUE)
+    with runtime.work("bench") as work:
+        done = service.run_due(work, limit=DUE)
     return (time.perf_counter() - started) * 1000, done
 
 
@@ -90,7 +87,8 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='bench-events-')}/bench.db"
     upgrade(make_engine(url))
-    runtime = Runtime(Settings(_env_file=None, database_url=url, start_background_workers=False))
+    runtime = Runtime(Settings(_env_file=None, database_url=url, start_background_workers=False,  # type: ignore[call-arg]
+                               quiet_hours_start=0, quiet_hours_end=0, public_base_url="https://example.invalid"))
     seed(runtime)
 
     times = answer_times(runtime)

@@ -25,8 +25,7 @@ from sqlalchemy import func, select  # noqa: E402
 from bot import webhook_events as ev  # noqa: E402
 from db.base import make_engine  # noqa: E402
 from db.models import Delivery, InboxEvent  # noqa: E402
-from tests.databases import fresh_postgres  # noqa: E402
-from tests.processes import AppProcess, post_events  # noqa: E402
+from tests.helpers import AppProcess, fresh_postgres, post_events  # noqa: E402
 
 SECRET = "bench-channel-secret"
 

@@ -1,11 +1,10 @@
-"""The one gateway to LINE. Nothing else in the code talks to the Messaging API.
+"""The one gateway to LINE. Nothing else in the code talks to the Messaging API or imports line-bot-sdk.
 
-Sending is in two halves:
-- ``Outbox`` (synchronous, inside the caller's database transaction) turns messages into ``Delivery`` rows, so a
-  handler's state change and the messages it answers with commit together or not at all;
-- ``LineGateway`` (asynchronous) claims due rows and sends them with line-bot-sdk's async client: reply when a
-  fresh reply token exists, else push; multicast in batches of 500; a retry key stored before the first attempt
-  and reused on every retry; back-off on 5xx, time-outs and 429; a stop on LINE's monthly limit.
+Sending is in two halves: ``bot.outbox.Outbox`` (synchronous, inside the caller's database transaction) turns
+messages into ``Delivery`` rows; ``LineGateway`` here (asynchronous) claims due rows and sends them with
+line-bot-sdk's async client: reply when a fresh reply token exists, else push; multicast in batches of 500; a retry
+key stored before the first attempt and reused on every retry; back-off on 5xx, time-outs and 429; a stop on LINE's
+monthly limit.
 """
 
 from __future__ import annotations
@@ -16,9 +15,7 @@ import json
 import logging
 import random
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,117 +33,19 @@ from linebot.v3.messaging import (
     RichMenuBulkLinkRequest,
     RichMenuRequest,
 )
-from sqlalchemy import and_, exists, false, insert, or_, select, update
+from sqlalchemy import and_, exists, false, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import clock, metrics
-from bot.messages import Message, chunk, normalise
+from bot.outbox import IN_FLIGHT, Outbox, Status
 from config import Settings
 from db.base import transaction
 from db.models import Delivery, SystemFlag, User
 
 log = logging.getLogger(__name__)
 
-MULTICAST_LIMIT = 500
-REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)  # LINE keeps a token about a minute; leave a margin
 MONTHLY_LIMIT_FLAG = "line_monthly_limit"
 RICH_MENU_FLAG = "rich_menus"  # {"resident": richMenuId, "member": richMenuId}, written by `richmenu deploy`
-UNFINISHED = ("pending", "sending")
-
-
-# --------------------------------------------------------------------------- enqueueing (synchronous)
-
-
-class Outbox:
-    """Turns messages into Delivery rows within the caller's transaction."""
-
-    def __init__(self, *, line_enabled: bool) -> None:
-        # Without LINE credentials (development) messages stay in the outbox for the simulator to show.
-        self.initial_status = "pending" if line_enabled else "outbox"
-
-    def reply(
-        self, session: Session, *, user: User, messages: Sequence[Message], reply_token: str | None,
-        received_at: dt.datetime, source: str | None = None,
-    ) -> list[Delivery]:
-        """Answer a user: the first five messages by reply (free, while the token is fresh), the rest by push."""
-        groups = chunk(normalise(list(messages)))
-        rows = []
-        for i, group in enumerate(groups):
-            use_reply = i == 0 and reply_token is not None
-            rows.append(
-                self._add(
-                    session, kind="reply" if use_reply else "push", user=user, recipients=[user.line_user_id],
-                    messages=group, source=source, order_key=f"u:{user.line_user_id}",
-                    reply_token=reply_token if use_reply else None,
-                    reply_token_expires_at=received_at + REPLY_TOKEN_LIFETIME if use_reply else None,
-                )
-            )
-        return rows
-
-    def push(
-        self, session: Session, *, user: User, messages: Sequence[Message], source: str | None = None
-    ) -> list[Delivery]:
-        """Push to one user; nothing is queued for a user who has blocked the bot."""
-        if not user.is_reachable:
-            return []
-        return [
-            self._add(session, kind="push", user=user, recipients=[user.line_user_id], messages=group,
-                      source=source, order_key=f"u:{user.line_user_id}")
-            for group in chunk(normalise(list(messages)))
-        ]
-
-    def push_many(self, session: Session, *, pushes: Sequence[tuple[User, Sequence[Message], str]]) -> int:
-        """Many pushes (user, messages, source) in one INSERT, for a scheduler tick that queues thousands;
-        unreachable users are left out."""
-        now = clock.now()
-        rows = [
-            {"kind": "push", "user_id": user.id, "recipients": [user.line_user_id], "messages": group,
-             "retry_key": str(uuid.uuid4()), "order_key": f"u:{user.line_user_id}", "source": source,
-             "status": self.initial_status, "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for user, messages, source in pushes if user.is_reachable
-            for group in chunk(normalise(list(messages)))
-        ]
-        if rows:
-            session.execute(insert(Delivery), rows)
-        return len(rows)
-
-    def switch_menu(self, session: Session, *, user: User, menu: str | None) -> Delivery:
-        """Show the user the named rich menu (a linked member's), or the default one again (menu=None)."""
-        return self._add(session, kind="richmenu", user=user, recipients=[user.line_user_id],
-                         messages=[{"menu": menu}], source="richmenu", order_key=f"u:{user.line_user_id}")
-
-    def multicast(
-        self, session: Session, *, line_user_ids: Sequence[str], messages: Sequence[Message], source: str | None = None
-    ) -> list[Delivery]:
-        """The same messages to many users, in requests of at most 500 recipients and five messages."""
-        rows = []
-        ids = list(dict.fromkeys(line_user_ids))  # no one twice
-        for group in chunk(normalise(list(messages))):
-            for start in range(0, len(ids), MULTICAST_LIMIT):
-                batch = ids[start : start + MULTICAST_LIMIT]
-                rows.append(self._add(session, kind="multicast", user=None, recipients=batch, messages=group,
-                                      source=source, order_key=f"m:{uuid.uuid4()}"))
-        return rows
-
-    def broadcast(
-        self, session: Session, *, messages: Sequence[Message], source: str | None = None
-    ) -> list[Delivery]:
-        """Every friend of the bot, through LINE's broadcast endpoint (one request, whatever the number)."""
-        key = f"b:{uuid.uuid4()}"
-        return [self._add(session, kind="broadcast", user=None, recipients=[], messages=group, source=source,
-                          order_key=key) for group in chunk(normalise(list(messages)))]
-
-    def _add(self, session: Session, *, kind: str, user: User | None, recipients: list[str], messages: list[Message],
-             source: str | None, order_key: str, reply_token: str | None = None,
-             reply_token_expires_at: dt.datetime | None = None) -> Delivery:
-        row = Delivery(
-            kind=kind, user_id=user.id if user else None, recipients=recipients, messages=messages,
-            reply_token=reply_token, reply_token_expires_at=reply_token_expires_at,
-            retry_key=str(uuid.uuid4()), order_key=order_key, source=source, status=self.initial_status,
-            next_attempt_at=clock.now(),
-        )
-        session.add(row)
-        return row
 
 
 # --------------------------------------------------------------------------- sending (asynchronous)
@@ -369,20 +268,20 @@ class LineGateway:
         now = clock.now()
         earlier = aliased(Delivery)
         blocked_by_earlier = exists().where(
-            earlier.order_key == Delivery.order_key, earlier.id < Delivery.id, earlier.status.in_(UNFINISHED)
+            earlier.order_key == Delivery.order_key, earlier.id < Delivery.id, earlier.status.in_(IN_FLIGHT)
         )
         with transaction(self.sessions) as session:
             if monthly_limit_until(session) is not None:
                 # Pushes wait for next month, set aside so they do not hold up the free replies behind them.
-                session.execute(update(Delivery).where(Delivery.status == "pending",
+                session.execute(update(Delivery).where(Delivery.status == Status.PENDING,
                                                        Delivery.kind.in_(("push", "multicast", "broadcast")))
-                                .values(status="held"))
+                                .values(status=Status.HELD))
                 held_due = false()
             else:
-                held_due = Delivery.status == "held"
+                held_due = Delivery.status == Status.HELD
             due = or_(
-                and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-                and_(Delivery.status == "sending", Delivery.lease_until < now),  # its sender died
+                and_(Delivery.status == Status.PENDING, Delivery.next_attempt_at <= now),
+                and_(Delivery.status == Status.SENDING, Delivery.lease_until < now),  # its sender died
                 held_due,
             )
             query = select(Delivery).where(due, ~blocked_by_earlier)
@@ -392,17 +291,17 @@ class LineGateway:
                 )
             )
             for row in rows:
-                row.status = "sending"
+                row.status = Status.SENDING
                 row.lease_until = now + dt.timedelta(seconds=self.settings.delivery_lease_seconds)
                 row.attempts += 1
             reachable = self._reachable(session, rows)
             for row in rows:
                 if row.user_id is not None and not reachable.get(row.user_id, False):
-                    row.status = "skipped"
+                    row.status = Status.SKIPPED
                     row.last_error = "the user has blocked the bot"
                     row.lease_until = None
             session.flush()
-            return [row for row in rows if row.status == "sending"]
+            return [row for row in rows if row.status == Status.SENDING]
 
     @staticmethod
     def _reachable(session: Session, rows: list[Delivery]) -> dict[int, bool]:
@@ -417,8 +316,8 @@ class LineGateway:
         with transaction(self.sessions) as session:
             session.execute(
                 update(Delivery)
-                .where(Delivery.id.in_([r.id for r in rows]), Delivery.status == "sending")
-                .values(status="pending", lease_until=None, attempts=Delivery.attempts - 1)
+                .where(Delivery.id.in_([r.id for r in rows]), Delivery.status == Status.SENDING)
+                .values(status=Status.PENDING, lease_until=None, attempts=Delivery.attempts - 1)
             )
 
     async def _attempt(self, row: Delivery) -> Outcome:
@@ -569,12 +468,12 @@ class LineGateway:
         metrics.DELIVERIES.labels(current.kind, outcome.status).inc()
         current.lease_until = None
         if outcome.status == "sent":
-            current.status, current.sent_at, current.line_request_id = "sent", now, outcome.request_id
+            current.status, current.sent_at, current.line_request_id = Status.SENT, now, outcome.request_id
             current.last_error = None
         elif outcome.status == "skipped":
-            current.status, current.last_error = "skipped", outcome.error
+            current.status, current.last_error = Status.SKIPPED, outcome.error
         elif outcome.status == "to_push":
-            current.status, current.reply_token, current.next_attempt_at = "pending", None, now
+            current.status, current.reply_token, current.next_attempt_at = Status.PENDING, None, now
             current.last_error = outcome.error
         elif outcome.status == "held":
             until = _next_month_jst(now)
@@ -582,14 +481,14 @@ class LineGateway:
             flag.value = {"since": now.isoformat(), "until": until.isoformat(), "error": outcome.error}
             flag.updated_at = now
             session.add(flag)
-            current.status, current.next_attempt_at, current.last_error = "held", until, outcome.error
+            current.status, current.next_attempt_at, current.last_error = Status.HELD, until, outcome.error
             current.attempts -= 1  # waiting for the quota is not a failed attempt
             log.error("LINE monthly message limit reached: pushes are held until %s", until.isoformat())
         elif outcome.status == "retry" and current.attempts < self.settings.delivery_max_attempts:
-            current.status = "pending"
+            current.status = Status.PENDING
             current.next_attempt_at = now + self._backoff(current.attempts, outcome.retry_after)
             current.last_error = outcome.error
             log.warning("delivery %s will be retried: %s", current.id, outcome.error)
         else:
-            current.status, current.last_error = "failed", outcome.error
+            current.status, current.last_error = Status.FAILED, outcome.error
             log.error("delivery %s failed: %s", current.id, outcome.error)

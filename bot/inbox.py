@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
@@ -25,7 +26,6 @@ from bot.gateway import LineGateway
 from config import Settings
 from db.base import transaction
 from db.models import InboxEvent, User
-from handlers.router import Context, Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ UNFINISHED = ("pending", "processing")
 MAX_YIELD_SECONDS = 0.25  # the longest handling waits for the webhook before each event
 # Event types that carry a user and get handled; everything else is stored and ignored.
 HANDLED_TYPES = {"message", "follow", "unfollow", "postback", "beacon", "accountLink", "things"}
+# How the inbox hands an event to the conversations (handlers/, wired in by runtime.py): in the event's transaction,
+# with its user (None for a source without one) and LINE profile; True when a handler took it.
+Dispatch = Callable[[Session, dict[str, Any], User | None, dict[str, Any] | None], bool]
 
 
 def user_key(event: dict[str, Any]) -> str:
@@ -177,11 +180,11 @@ class InboxWriter:
 class InboxProcessor:
     """Claims due events and hands each to the dispatcher inside one transaction."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], dispatcher: Dispatcher,
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], dispatch: Dispatch,
                  gateway: LineGateway, traffic: Traffic | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.dispatcher = dispatcher
+        self.dispatch = dispatch
         self.gateway = gateway
         self.traffic = traffic or Traffic()
         self._wake = asyncio.Event()
@@ -271,7 +274,7 @@ class InboxProcessor:
             return [(row.id, row.user_key, row.payload, row.user_key not in known, row.attempts) for row in rows]
 
     @staticmethod
-    def _still_ours(session: Any, event_id: int, attempt: int) -> bool:
+    def _still_ours(session: Session, event_id: int, attempt: int) -> bool:
         """Lock the event and tell whether this claim still holds it. A claim whose lease ran out (a stalled process)
         may have been taken over by another process, which counted one more attempt: then this one must not act."""
         row = session.execute(select(InboxEvent.status, InboxEvent.attempts).where(InboxEvent.id == event_id)
@@ -289,16 +292,15 @@ class InboxProcessor:
                 user, created = users.get_or_create(session, source["userId"])
                 if created or users.profile_is_stale(user):
                     users.apply_profile(user, profile)
-            ctx = Context(session=session, event=payload, user=user, outbox=self.gateway.outbox,
-                          settings=self.settings, profile=profile)
-            status = "done" if self.dispatcher.dispatch(ctx) else "ignored"
+            status = "done" if self.dispatch(session, payload, user, profile) else "ignored"
             now = clock.now()
             session.execute(update(InboxEvent).where(InboxEvent.id == event_id)
                             .values(status=status, processed_at=now, lease_until=None, last_error=None))
             metrics.EVENTS_PROCESSED.labels(status).inc()
-            metrics.PROCESSING_LAG.observe(max((now - ctx.received_at).total_seconds(), 0))
+            received_at = clock.from_line_timestamp(int(payload.get("timestamp", 0)))
+            metrics.PROCESSING_LAG.observe(max((now - received_at).total_seconds(), 0))
             log.info("webhook event %s", status,
-                     extra={"webhook_event_id": payload.get("webhookEventId"), "event_type": ctx.type})
+                     extra={"webhook_event_id": payload.get("webhookEventId"), "event_type": payload.get("type")})
 
     def _fail(self, event_id: int, exc: Exception, attempt: int) -> None:
         with transaction(self.sessions) as session:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, insert, literal, not_, select, update
 from sqlalchemy.orm import Session
 
-from bot import clock
-from bot.gateway import MULTICAST_LIMIT, Outbox
+from bot import clock, outbox
+from bot.inputs import Moment, Refused, Text
 from bot.messages import MAX_MESSAGES_PER_REQUEST, TEXT_LIMIT, Message, utf16_len
+from bot.outbox import MULTICAST_LIMIT
+from bot.work import Work
 from db.models import (
     Broadcast,
     BroadcastRecipient,
@@ -33,6 +36,7 @@ from db.models import (
 )
 from events import messages as event_messages
 from events.service import OPT_IN_CATEGORIES
+from members import service as members
 from surveys import messages as survey_messages
 from surveys import service as surveys
 
@@ -45,15 +49,68 @@ AUDIENCES = {
 }
 ITEM_TYPES = {"text": "テキスト", "event": "イベントカード", "survey": "アンケートの案内", "image": "画像とリンク"}
 STATUSES = {"draft": "下書き", "scheduled": "予約済み", "sending": "送信中", "done": "完了", "cancelled": "取消"}
-UNFINISHED = ("pending", "sending", "held")
 QUEUE_CHUNK = 5000  # recipients queued in one transaction
-# A broadcast's multicasts wait until all of its recipients are queued, then leave together at LINE's pace: queueing
-# and sending would otherwise share the process's one core (the GIL) and both go slower.
-HELD_UNTIL_QUEUED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+ID = Field(ge=1, le=2_147_483_647)
 
 
-class BroadcastError(ValueError):
-    """A broadcast that cannot be made or changed as asked; the message is for staff (Japanese)."""
+class BroadcastError(Refused):
+    """A broadcast that cannot be made or changed as asked; the message is for staff (Japanese), and names the
+    field it is about."""
+
+    def __init__(self, message: str, field: str = "messages") -> None:
+        super().__init__(message, field)
+
+
+# --------------------------------------------------------------------------- input
+
+
+class TextItem(BaseModel):
+    type: Literal["text"]
+    text: Text = Field(min_length=1, max_length=TEXT_LIMIT, title="テキスト")
+
+
+class EventItem(BaseModel):
+    type: Literal["event"]
+    event_id: int = Field(ge=1, le=2_147_483_647, title="イベント")
+
+
+class SurveyItem(BaseModel):
+    type: Literal["survey"]
+    survey_id: int = Field(ge=1, le=2_147_483_647, title="アンケート")
+
+
+class ImageItem(BaseModel):
+    type: Literal["image"]
+    image_url: str = Field(pattern=r"^https://", max_length=1000, title="画像のURL")
+    link_url: str | None = Field(None, pattern=r"^https://", max_length=1000, title="リンク")
+    caption: str | None = Field(None, max_length=100, title="見出し")
+
+
+Item = Annotated[TextItem | EventItem | SurveyItem | ImageItem, Field(discriminator="type")]
+
+
+class Audience(BaseModel):
+    kind: Literal["all", "residents", "members", "subcommittees", "category"] = Field(title="送信先")
+    subcommittees: list[str] = Field(default_factory=list, max_length=50, description="部会 names", title="部会")
+    category: str | None = Field(None, description="通知設定 category, e.g. まつり", title="通知設定のカテゴリ")
+
+
+class BroadcastInput(BaseModel):
+    """A broadcast as staff compose it (console, API)."""
+
+    title: Text = Field(min_length=1, max_length=100, description="for staff only", title="件名")
+    messages: list[Item] = Field(min_length=1, max_length=MAX_MESSAGES_PER_REQUEST, title="メッセージ")
+    audience: Audience = Field(title="送信先")
+    urgent: bool = Field(False, description="防災: sent also in the quiet hours", title="防災・緊急")
+
+    def items(self) -> list[dict[str, Any]]:
+        return [m.model_dump(exclude_none=True) for m in self.messages]
+
+
+class Schedule(BaseModel):
+    """Confirming a broadcast: now (at=None) or at a set time."""
+
+    at: Moment | None = Field(None, description="null: now", title="送信日時")
 
 
 # --------------------------------------------------------------------------- audience
@@ -63,20 +120,19 @@ def normalise_audience(session: Session, audience: dict[str, Any]) -> dict[str, 
     """A checked copy of an audience: a known kind, existing 部会 names, a known category."""
     kind = audience.get("kind")
     if kind not in AUDIENCES:
-        raise BroadcastError(f"送信先の種類が正しくありません: {kind!r}")
+        raise BroadcastError(f"送信先の種類が正しくありません: {kind!r}", "audience")
     if kind == "subcommittees":
         names = sorted({str(n).strip() for n in audience.get("subcommittees") or [] if str(n).strip()})
         if not names:
-            raise BroadcastError("部会を1つ以上選んでください")
-        known = set(session.scalars(select(Subcommittee.name).where(Subcommittee.name.in_(names))))
-        unknown = [n for n in names if n not in known]
+            raise BroadcastError("部会を1つ以上選んでください", "audience")
+        _ids, unknown = members.subcommittee_ids(session, names)
         if unknown:
-            raise BroadcastError("存在しない部会です: " + "、".join(unknown))
+            raise BroadcastError("存在しない部会です: " + "、".join(unknown), "audience")
         return {"kind": kind, "subcommittees": names}
     if kind == "category":
         category = str(audience.get("category") or "").strip()
         if category not in OPT_IN_CATEGORIES:
-            raise BroadcastError(f"通知設定のカテゴリを選んでください（{'・'.join(OPT_IN_CATEGORIES)}）")
+            raise BroadcastError(f"通知設定のカテゴリを選んでください（{'・'.join(OPT_IN_CATEGORIES)}）", "audience")
         return {"kind": kind, "category": category}
     return {"kind": kind}
 
@@ -200,56 +256,54 @@ def _image_card(item: dict[str, Any], number: int) -> Message:
 # --------------------------------------------------------------------------- lifecycle
 
 
-def create(session: Session, *, title: str, items: list[dict[str, Any]], audience: dict[str, Any], actor: str,
-           base_url: str, urgent: bool = False) -> Broadcast:
+def create(work: Work, data: BroadcastInput) -> Broadcast:
     """A draft: nothing is sent until it is confirmed (schedule())."""
-    title = (title or "").strip()
-    if not title or len(title) > 100:
-        raise BroadcastError("件名を100文字以内で入れてください")
-    broadcast = Broadcast(title=title, items=items, messages=build_messages(session, items, base_url),
-                          audience=normalise_audience(session, audience), urgent=urgent, status="draft",
-                          created_by=actor)
-    session.add(broadcast)
-    session.flush()
+    items = data.items()
+    broadcast = Broadcast(title=data.title, items=items, messages=build_messages(work.session, items, work.base_url),
+                          audience=normalise_audience(work.session, data.audience.model_dump()), urgent=data.urgent,
+                          status="draft", created_by=work.actor[:100])
+    work.session.add(broadcast)
+    work.session.flush()
+    work.audit("broadcast.draft", f"broadcast:{broadcast.id}", broadcast.title)
     return broadcast
 
 
-def edit(session: Session, broadcast: Broadcast, *, title: str, items: list[dict[str, Any]],
-         audience: dict[str, Any], base_url: str, urgent: bool) -> None:
+def edit(work: Work, broadcast: Broadcast, data: BroadcastInput) -> None:
     """Change a draft or a scheduled broadcast that has not started; a scheduled one goes back to draft, so the
     new count is confirmed again."""
     if broadcast.status not in ("draft", "scheduled"):
-        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は変更できません")
-    title = (title or "").strip()
-    if not title or len(title) > 100:
-        raise BroadcastError("件名を100文字以内で入れてください")
-    broadcast.title, broadcast.items, broadcast.urgent = title, items, urgent
-    broadcast.messages = build_messages(session, items, base_url)
-    broadcast.audience = normalise_audience(session, audience)
+        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は変更できません", "status")
+    items = data.items()
+    broadcast.title, broadcast.items, broadcast.urgent = data.title, items, data.urgent
+    broadcast.messages = build_messages(work.session, items, work.base_url)
+    broadcast.audience = normalise_audience(work.session, data.audience.model_dump())
     broadcast.status, broadcast.updated_at = "draft", clock.now()
+    work.audit("broadcast.edit", f"broadcast:{broadcast.id}", broadcast.title)
 
 
-def schedule(session: Session, broadcast: Broadcast, *, at: dt.datetime | None, confirmed_count: int | None = None
+def schedule(work: Work, broadcast: Broadcast, *, at: dt.datetime | None, confirmed_count: int | None = None
              ) -> None:
     """Confirm: send now (at=None) or at a set time. With confirmed_count, refuse if the audience has changed
     since the preview the staff member confirmed."""
     if broadcast.status not in ("draft", "scheduled"):
-        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は送信できません")
+        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は送信できません", "status")
     now = clock.now()
     if at is not None and at < now - dt.timedelta(minutes=1):
-        raise BroadcastError("送信日時が過ぎています")
-    if confirmed_count is not None:
-        current = count(session, broadcast.audience).reachable
-        if current != confirmed_count:
-            raise BroadcastError(f"送信先の人数が変わりました（{confirmed_count}人 → {current}人）。"
-                                 "もう一度確認してください")
+        raise BroadcastError("送信日時が過ぎています", "scheduled_at")
+    current = count(work.session, broadcast.audience).reachable
+    if confirmed_count is not None and current != confirmed_count:
+        raise BroadcastError(f"送信先の人数が変わりました（{confirmed_count}人 → {current}人）。"
+                             "もう一度確認してください", "confirmed_count")
     broadcast.status, broadcast.scheduled_at, broadcast.updated_at = "scheduled", at or now, now
+    work.audit("broadcast.schedule" if at else "broadcast.send", f"broadcast:{broadcast.id}",
+               f"{broadcast.title} → {describe_audience(broadcast.audience)}（{current}人）")
 
 
-def cancel(session: Session, broadcast: Broadcast) -> None:
+def cancel(work: Work, broadcast: Broadcast) -> None:
     if broadcast.status not in ("draft", "scheduled"):
-        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は取り消せません")
+        raise BroadcastError(f"{STATUSES[broadcast.status]}の配信は取り消せません", "status")
     broadcast.status, broadcast.updated_at = "cancelled", clock.now()
+    work.audit("broadcast.cancel", f"broadcast:{broadcast.id}", broadcast.title)
 
 
 def starts_at(broadcast: Broadcast, quiet_start: int, quiet_end: int) -> dt.datetime | None:
@@ -261,24 +315,24 @@ def starts_at(broadcast: Broadcast, quiet_start: int, quiet_end: int) -> dt.date
     return clock.outside_quiet_hours(broadcast.scheduled_at, quiet_start, quiet_end)
 
 
-def run_due(session: Session, *, outbox: Outbox, quiet_start: int = 21, quiet_end: int = 8) -> dict[str, int]:
+def run_due(work: Work) -> dict[str, int]:
     """Start due broadcasts (recipients are then queued in chunks: queue_chunk) and mark finished ones done."""
+    session, settings = work.session, work.settings
     now = clock.now()
     started = 0
     due = session.scalars(select(Broadcast).where(Broadcast.status == "scheduled", Broadcast.scheduled_at <= now)
                           .order_by(Broadcast.scheduled_at).with_for_update(skip_locked=True)).all()
     for broadcast in due:
-        if not broadcast.urgent and clock.outside_quiet_hours(now, quiet_start, quiet_end) > now:
+        if not broadcast.urgent and clock.outside_quiet_hours(now, settings.quiet_hours_start,
+                                                              settings.quiet_hours_end) > now:
             continue  # it waits for the morning
-        start(session, broadcast, outbox=outbox)
+        start(work, broadcast)
         started += 1
     finished = 0
     for broadcast in session.scalars(select(Broadcast).where(Broadcast.status == "sending",
                                                              Broadcast.queued_at.is_not(None))
                                      .with_for_update(skip_locked=True)):
-        unfinished = session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.source == source(broadcast), Delivery.status.in_(UNFINISHED)))
-        if not unfinished:
+        if not work.outbox.unfinished(session, source=source(broadcast)):
             broadcast.status, broadcast.finished_at = "done", now
             finished += 1
     return {"started": started, "finished": finished}
@@ -288,21 +342,24 @@ def source(broadcast: Broadcast) -> str:
     return f"broadcast:{broadcast.id}"
 
 
-def start(session: Session, broadcast: Broadcast, *, outbox: Outbox) -> None:
+def start(work: Work, broadcast: Broadcast) -> None:
     """Mark it sending. "All friends" is one request to LINE's broadcast endpoint (it reaches every friend, also
     those who never wrote to the bot); a segment's recipients are queued afterwards, a chunk at a time."""
+    session = work.session
     broadcast.status, broadcast.started_at = "sending", clock.now()
     if broadcast.audience["kind"] == "all":
-        outbox.broadcast(session, messages=broadcast.messages, source=source(broadcast))
+        work.outbox.broadcast(session, messages=broadcast.messages, source=source(broadcast))
         counted = count(session, broadcast.audience)
         broadcast.recipients, broadcast.skipped, broadcast.queued_at = counted.reachable, counted.blocked, clock.now()
 
 
-def queue_chunk(session: Session, *, outbox: Outbox, chunk: int = QUEUE_CHUNK) -> bool:
+def queue_chunk(work: Work, *, chunk: int = QUEUE_CHUNK) -> bool:
     """Queue the next recipients of a sending broadcast: a row each, and the multicasts of 500 that carry them, in
     this one transaction. Short transactions keep the webhook's writes flowing beside a big broadcast; a crash
-    between two chunks loses nothing, as the next run goes on after the last user queued. The last chunk releases
-    the multicasts (HELD_UNTIL_QUEUED). False when no broadcast is left to queue."""
+    between two chunks loses nothing, as the next run goes on after the last user queued. The multicasts are held
+    until the last chunk releases them: queueing and sending would otherwise share the process's one core (the GIL)
+    and both go slower. False when no broadcast is left to queue."""
+    session = work.session
     broadcast = session.scalars(select(Broadcast).where(Broadcast.status == "sending", Broadcast.queued_at.is_(None))
                                 .order_by(Broadcast.id).limit(1).with_for_update(skip_locked=True)).first()
     if broadcast is None:
@@ -320,9 +377,8 @@ def queue_chunk(session: Session, *, outbox: Outbox, chunk: int = QUEUE_CHUNK) -
                            .order_by(BroadcastRecipient.id)).all()
     for begin in range(0, len(rows), MULTICAST_LIMIT):
         batch = rows[begin:begin + MULTICAST_LIMIT]
-        delivery = outbox.multicast(session, line_user_ids=[r.line_user_id for r in batch],
-                                    messages=broadcast.messages, source=source(broadcast))[0]
-        delivery.next_attempt_at = HELD_UNTIL_QUEUED
+        delivery = work.outbox.multicast(session, line_user_ids=[r.line_user_id for r in batch],
+                                         messages=broadcast.messages, source=source(broadcast), held=True)[0]
         session.flush()
         session.execute(update(BroadcastRecipient).where(
             *unqueued, BroadcastRecipient.id.between(batch[0].id, batch[-1].id)).values(delivery_id=delivery.id)
@@ -331,17 +387,19 @@ def queue_chunk(session: Session, *, outbox: Outbox, chunk: int = QUEUE_CHUNK) -
     broadcast.skipped += added - len(rows)
     if added < chunk:  # everyone is queued: the multicasts may leave now
         broadcast.queued_at = clock.now()
-        session.execute(update(Delivery).where(Delivery.source == source(broadcast), Delivery.status == "pending",
-                                               Delivery.next_attempt_at == HELD_UNTIL_QUEUED)
-                        .values(next_attempt_at=broadcast.queued_at).execution_options(synchronize_session=False))
+        work.outbox.release(session, source=source(broadcast))
     return True
 
 
-def test_send(session: Session, broadcast: Broadcast, *, user: User, outbox: Outbox) -> bool:
+def test_send(work: Work, broadcast: Broadcast, *, user: User) -> bool:
     """The messages to one staff member's own LINE account, before the real thing."""
-    return bool(outbox.push(session, user=user, messages=[{"type": "text", "text": f"【テスト送信】{broadcast.title}"},
-                                                          *broadcast.messages][:MAX_MESSAGES_PER_REQUEST],
-                            source=f"broadcast-test:{broadcast.id}"))
+    sent = bool(work.outbox.push(work.session, user=user,
+                                 messages=[{"type": "text", "text": f"【テスト送信】{broadcast.title}"},
+                                           *broadcast.messages][:MAX_MESSAGES_PER_REQUEST],
+                                 source=f"broadcast-test:{broadcast.id}"))
+    if sent:
+        work.audit("broadcast.test", f"broadcast:{broadcast.id}", broadcast.title)
+    return sent
 
 
 # --------------------------------------------------------------------------- progress and log
@@ -351,8 +409,8 @@ def progress(session: Session, broadcast: Broadcast) -> dict[str, Any]:
     """Recipients sent / failed / pending (and skipped: blocked the bot), for the progress bar and the API."""
     sent = failed = pending = 0
     if broadcast.audience["kind"] == "all":
-        statuses = session.scalars(select(Delivery.status).where(Delivery.source == source(broadcast))).all()
-        state = "failed" if "failed" in statuses else "pending" if set(statuses) & {*UNFINISHED} else "sent"
+        outcomes = {outbox.outcome(s) for s in outbox.Outbox.statuses(session, source=source(broadcast))}
+        state = "failed" if "failed" in outcomes else "pending" if "pending" in outcomes else "sent"
         n = broadcast.recipients
         sent, failed, pending = (n, 0, 0) if state == "sent" else (0, n, 0) if state == "failed" else (0, 0, n)
     else:
@@ -361,9 +419,10 @@ def progress(session: Session, broadcast: Broadcast) -> dict[str, Any]:
             .join(Delivery, Delivery.id == BroadcastRecipient.delivery_id)
             .where(BroadcastRecipient.broadcast_id == broadcast.id).group_by(Delivery.status)
         ):
-            if status in ("sent", "outbox"):  # outbox: development without LINE, shown in the simulator
+            result = outbox.outcome(status)
+            if result == "sent":
                 sent += n
-            elif status in ("failed", "skipped"):
+            elif result == "failed":
                 failed += n
             else:
                 pending += n
@@ -383,7 +442,7 @@ def recipient_log(session: Session, broadcast: Broadcast, *, offset: int = 0, li
         .where(BroadcastRecipient.broadcast_id == broadcast.id)
         .order_by(BroadcastRecipient.id).offset(offset).limit(limit))
     return [{"user_id": r.user_id, "display_name": name, "line_user_id": r.line_user_id,
-             "status": "skipped" if r.skipped else ("sent" if status == "outbox" else status or "pending"),
+             "status": "skipped" if r.skipped else ("sent" if status == outbox.Status.OUTBOX else status or "pending"),
              "sent_at": sent_at, "error": error, "attempts": attempts or 0}
             for r, name, status, sent_at, error, attempts in rows]
 

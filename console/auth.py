@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import clock
 from console.deps import COOKIE, StaffDep, form_of, render, runtime_of
-from db.base import transaction
 from db.models import AuditEntry
 from staff import service
 
@@ -54,18 +53,20 @@ async def login(request: Request) -> Response:
     runtime = runtime_of(request)
 
     def attempt() -> tuple[str | None, str | None]:
-        with transaction(runtime.sessions) as session:
+        with runtime.work(name or "?") as work:
+            session = work.session
             recent = session.scalar(select(func.count()).select_from(AuditEntry).where(
                 AuditEntry.action == "login.failed", AuditEntry.target == f"ip:{address}",
                 AuditEntry.at > clock.now() - ADDRESS_WINDOW)) or 0
             if recent >= ADDRESS_LIMIT:
                 return None, "ログインの失敗が多すぎます。しばらくしてからもう一度お試しください"
-            result = service.authenticate(session, name=name, password=str(form.get("password", "")))
+            result = service.authenticate(work, name=name, password=str(form.get("password", "")))
             if result.account is None:
-                service.record(session, actor=name or "?", action="login.failed", target=f"ip:{address}")
+                work.audit("login.failed", f"ip:{address}")
                 return None, result.error
             token, _ = service.open_session(session, result.account)
-            service.record(session, actor=result.account.name, action="login", target=f"ip:{address}")
+            work.actor = result.account.name
+            work.audit("login", f"ip:{address}")
             return token, None
 
     token, error = await run_in_threadpool(attempt)
@@ -84,9 +85,9 @@ async def logout(request: Request, staff: StaffDep) -> Response:
     runtime = runtime_of(request)
 
     def close() -> None:
-        with transaction(runtime.sessions) as session:
-            service.close_session(session, request.cookies.get(COOKIE))
-            service.record(session, actor=staff.name, action="logout")
+        with runtime.work(staff.name) as work:
+            service.close_session(work.session, request.cookies.get(COOKIE))
+            work.audit("logout")
 
     await run_in_threadpool(close)
     response = RedirectResponse("/console/login", status_code=303)

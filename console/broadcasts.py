@@ -11,12 +11,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from bot import clock
+from bot.inputs import InputError, validate
 from broadcasts import service
 from console.deps import Editor, FormError, Id, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
-from db.base import transaction
-from db.models import Broadcast, Event, Subcommittee, Survey, User
+from db.models import Broadcast, Event, Survey, User
 from events.service import OPT_IN_CATEGORIES
-from staff.service import record
+from members import service as members
 
 router = APIRouter(prefix="/broadcasts")
 SLOTS = 5
@@ -50,6 +50,17 @@ def _audience(form: Any) -> dict[str, Any]:
             "category": str(form.get("category", ""))}
 
 
+def _input(form: Any) -> service.BroadcastInput:
+    """The compose form as the domain's input; InputError (in Japanese) when something is missing or wrong."""
+    items = _items(form)
+    if not items:
+        raise service.BroadcastError("メッセージを1つ以上入れてください")
+    data: service.BroadcastInput = validate(service.BroadcastInput, {
+        "title": str(form.get("title", "")), "messages": items, "audience": _audience(form),
+        "urgent": form.get("urgent") == "on"})
+    return data
+
+
 def _form_of(broadcast: Broadcast) -> dict[str, Any]:
     """A stored broadcast as the compose form's values (for editing)."""
     values: dict[str, Any] = {"title": broadcast.title, "audience": broadcast.audience["kind"],
@@ -70,7 +81,7 @@ def _compose(request: Request, staff: Any, *, form: Any, broadcast: Broadcast | 
     with runtime_of(request).sessions() as session:
         events = list(session.scalars(select(Event).where(Event.ends_at >= clock.now()).order_by(Event.starts_at)))
         surveys = list(session.scalars(select(Survey).where(Survey.status.in_(("open", "scheduled", "draft")))))
-        subcommittees = list(session.scalars(select(Subcommittee.name).order_by(Subcommittee.id)))
+        subcommittees = members.subcommittee_names(session)
     values = form if hasattr(form, "getlist") else None
     return render(request, "broadcast_form.html", staff, status_code, form=form, values=values, broadcast=broadcast,
                   error=error, events=events, surveys=surveys, subcommittees=subcommittees, slots=range(SLOTS),
@@ -92,17 +103,11 @@ def new(request: Request, staff: Editor) -> HTMLResponse:
 
 @router.post("/new", response_class=HTMLResponse, include_in_schema=False)
 def create(request: Request, staff: Editor, form: Posted) -> Response:
-    runtime = runtime_of(request)
     try:
-        with transaction(runtime.sessions) as session:
-            broadcast = service.create(session, title=str(form.get("title", "")), items=_items(form),
-                                       audience=_audience(form), actor=staff.name,
-                                       base_url=runtime.settings.public_base_url, urgent=form.get("urgent") == "on")
-            record(session, actor=staff.name, action="broadcast.draft", target=f"broadcast:{broadcast.id}",
-                   detail=broadcast.title)
-            broadcast_id = broadcast.id
-    except service.BroadcastError as exc:
-        return _compose(request, staff, form=form, error=str(exc), status_code=422)
+        with runtime_of(request).work(staff.name) as work:
+            broadcast_id = service.create(work, _input(form)).id
+    except InputError as exc:
+        return _compose(request, staff, form=form, error=exc.japanese(), status_code=422)
     return redirect(f"/console/broadcasts/{broadcast_id}")
 
 
@@ -119,17 +124,12 @@ def edit_page(request: Request, staff: Editor, broadcast_id: Id) -> HTMLResponse
 def edit(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
     runtime = runtime_of(request)
     try:
-        with transaction(runtime.sessions) as session:
-            broadcast = _get(session, broadcast_id, lock=True)
-            service.edit(session, broadcast, title=str(form.get("title", "")), items=_items(form),
-                         audience=_audience(form), base_url=runtime.settings.public_base_url,
-                         urgent=form.get("urgent") == "on")
-            record(session, actor=staff.name, action="broadcast.edit", target=f"broadcast:{broadcast.id}",
-                   detail=broadcast.title)
-    except service.BroadcastError as exc:
+        with runtime.work(staff.name) as work:
+            service.edit(work, _get(work.session, broadcast_id, lock=True), _input(form))
+    except InputError as exc:
         with runtime.sessions() as session:
             broadcast = _get(session, broadcast_id)
-        return _compose(request, staff, form=form, broadcast=broadcast, error=str(exc), status_code=422)
+        return _compose(request, staff, form=form, broadcast=broadcast, error=exc.japanese(), status_code=422)
     return redirect(f"/console/broadcasts/{broadcast_id}", "saved")
 
 
@@ -162,15 +162,12 @@ async def show(request: Request, staff: StaffDep, broadcast_id: Id) -> HTMLRespo
 def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
     runtime = runtime_of(request)
     try:
-        with transaction(runtime.sessions) as session:
-            broadcast = _get(session, broadcast_id, lock=True)
+        with runtime.work(staff.name) as work:
+            broadcast = _get(work.session, broadcast_id, lock=True)
             when = str(form.get("when", "now"))
             at = parse_local(str(form.get("scheduled_at", "")), "送信") if when == "later" else None
             confirmed = str(form.get("confirmed_count", ""))
-            service.schedule(session, broadcast, at=at, confirmed_count=int(confirmed) if confirmed.isdigit() else -1)
-            record(session, actor=staff.name, action="broadcast.schedule" if at else "broadcast.send",
-                   target=f"broadcast:{broadcast.id}",
-                   detail=f"{broadcast.title} → {service.describe_audience(broadcast.audience)}（{confirmed}人）")
+            service.schedule(work, broadcast, at=at, confirmed_count=int(confirmed) if confirmed.isdigit() else -1)
     except (service.BroadcastError, FormError) as exc:
         raise HTTPException(409, str(exc)) from None
     if at is None:
@@ -180,28 +177,22 @@ def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> 
 
 @router.post("/{broadcast_id}/test", include_in_schema=False)
 def test_send(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
-    runtime = runtime_of(request)
-    with transaction(runtime.sessions) as session:
-        broadcast = _get(session, broadcast_id)
-        user = session.get(User, staff.user_id) if staff.user_id else None
-        if user is None or not service.test_send(session, broadcast, user=user, outbox=runtime.gateway.outbox):
+    with runtime_of(request).work(staff.name) as work:
+        broadcast = _get(work.session, broadcast_id)
+        user = work.session.get(User, staff.user_id) if staff.user_id else None
+        if user is None or not service.test_send(work, broadcast, user=user):
             raise HTTPException(409, "テスト送信先のLINEアカウントが連携されていません"
                                      "（管理者に連携を依頼してください）")
-        record(session, actor=staff.name, action="broadcast.test", target=f"broadcast:{broadcast.id}")
-    runtime.gateway.wake()
     return redirect(f"/console/broadcasts/{broadcast_id}", "tested")
 
 
 @router.post("/{broadcast_id}/cancel", include_in_schema=False)
 def cancel(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
-    with transaction(runtime_of(request).sessions) as session:
-        broadcast = _get(session, broadcast_id, lock=True)
+    with runtime_of(request).work(staff.name) as work:
         try:
-            service.cancel(session, broadcast)
+            service.cancel(work, _get(work.session, broadcast_id, lock=True))
         except service.BroadcastError as exc:
             raise HTTPException(409, str(exc)) from None
-        record(session, actor=staff.name, action="broadcast.cancel", target=f"broadcast:{broadcast.id}",
-               detail=broadcast.title)
     return redirect(f"/console/broadcasts/{broadcast_id}", "cancelled")
 
 

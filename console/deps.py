@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from bot import clock
+from bot.work import Services
 from staff import service as staff_service
 
 COOKIE = "console_session"
@@ -24,7 +25,8 @@ templates.env.globals["jst"] = lambda moment, with_time=True: clock.format_jst(m
 templates.env.globals["ROLES"] = staff_service.ROLES
 
 NOTICES = {
-    "saved": "保存しました。", "created": "登録しました。", "cancelled": "取り消しました。", "sent": "送信しました。",
+    "saved": "保存しました。", "created": "登録しました。", "cancelled": "取り消しました。",
+    "event_cancelled": "中止にしました。", "sent": "送信しました。",
     "scheduled": "送信を予約しました。", "started": "送信を開始しました。", "opened": "アンケートを開始しました。",
     "closed": "アンケートを締め切りました。", "replied": "返信を送りました。", "unlinked": "連携を解除しました。",
     "tested": "テスト送信しました。LINEで確認してください。", "unlocked": "ロックを解除しました。",
@@ -55,8 +57,9 @@ def login_redirect(request: Request, exc: Exception) -> RedirectResponse:
     return RedirectResponse(f"/console/login?next={quote(exc.next_path)}", status_code=303)
 
 
-def runtime_of(request: Request) -> Any:
-    return request.app.state.runtime
+def runtime_of(request: Request) -> Services:
+    runtime: Services = request.app.state.runtime
+    return runtime
 
 
 async def current_staff(request: Request) -> Staff:

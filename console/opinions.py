@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot.inputs import InputError, validate
 from console.deps import Editor, Id, Posted, StaffDep, get_or_404, redirect, render, runtime_of
-from db.base import transaction
 from db.models import Event, Opinion, User
 from opinions import service
-from staff.service import record
+from opinions.service import ReplyInput
 
 router = APIRouter(prefix="/opinions")
-REPLY_LIMIT = 4000
 
 
-def _get(session: Any, opinion_id: Id) -> Opinion:
+def _get(session: Session, opinion_id: Id) -> Opinion:
     return get_or_404(session, Opinion, opinion_id, "ご意見")
 
 
@@ -54,27 +52,23 @@ def mark(request: Request, staff: Editor, form: Posted, opinion_id: Id) -> Respo
     status = str(form.get("status", ""))
     if status not in service.STATUSES:
         raise HTTPException(422, "状態を選んでください")
-    with transaction(runtime_of(request).sessions) as session:
-        opinion = _get(session, opinion_id)
-        opinion.status = status
-        record(session, actor=staff.name, action="opinion.status", target=f"opinion:{opinion.id}",
-               detail=service.STATUSES[status])
+    with runtime_of(request).work(staff.name) as work:
+        service.set_status(work, _get(work.session, opinion_id), status)
     return redirect(f"/console/opinions/{opinion_id}", "saved")
 
 
 @router.post("/{opinion_id}/reply", response_class=HTMLResponse, include_in_schema=False)
 def reply(request: Request, staff: Editor, form: Posted, opinion_id: Id) -> Response:
     runtime = runtime_of(request)
-    body = str(form.get("reply", "")).strip()
-    if not body or len(body) > REPLY_LIMIT:
+    body = str(form.get("reply", ""))
+    try:
+        data = validate(ReplyInput, {"text": body})
+    except InputError:
         with runtime.sessions() as session:
             opinion = _get(session, opinion_id)
         return render(request, "opinion.html", staff, 422, opinion=opinion, event=None, statuses=service.STATUSES,
-                      reachable=True, draft=body, error=f"返信を{REPLY_LIMIT}文字以内で入れてください")
-    with transaction(runtime.sessions) as session:
-        opinion = _get(session, opinion_id)
-        pushed = service.reply(session, opinion=opinion, body=body, outbox=runtime.gateway.outbox)
-        record(session, actor=staff.name, action="opinion.reply", target=f"opinion:{opinion.id}",
-               detail=("LINEで送信" if pushed else "送信先なし（ブロック等）") + f": {body[:200]}")
-    runtime.gateway.wake()
+                      reachable=True, draft=body.strip(),
+                      error=f"返信を{service.REPLY_LIMIT}文字以内で入れてください")
+    with runtime.work(staff.name) as work:
+        service.reply(work, _get(work.session, opinion_id), data)
     return redirect(f"/console/opinions/{opinion_id}", "replied")

@@ -8,15 +8,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from bot import clock
+from bot.inputs import InputError, validate
 from console.deps import Editor, FormError, Id, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
-from db.base import transaction
-from db.models import Subcommittee, Survey
-from staff.service import record
+from db.models import Survey
+from members import service as members
 from surveys import results, service
+from surveys.service import STATUSES, SurveyInput
 
 router = APIRouter(prefix="/surveys")
-STATUSES = {"draft": "準備中", "scheduled": "開始予約", "open": "回答受付中", "closed": "締切"}
 
 
 def _get(session: Any, survey_id: Id) -> Survey:
@@ -32,7 +31,7 @@ def _list(request: Request, staff: Any, status_code: int = 200, **context: Any) 
                          "percent": round(100 * answered / audience) if audience else 0})
         versions = service.sync_templates(session)
         templates = {key: v.definition["title"] for key, v in versions.items()}
-        subcommittees = list(session.scalars(select(Subcommittee.name).order_by(Subcommittee.id)))
+        subcommittees = members.subcommittee_names(session)
     return render(request, "surveys.html", staff, status_code, rows=rows, statuses=STATUSES, templates=templates,
                   subcommittees=subcommittees, **context)
 
@@ -45,23 +44,17 @@ def list_surveys(request: Request, staff: StaffDep) -> HTMLResponse:
 @router.post("", response_class=HTMLResponse, include_in_schema=False)
 def create_survey(request: Request, staff: Editor, form: Posted) -> Response:
     try:
-        with transaction(runtime_of(request).sessions) as session:
-            names = [str(n) for n in form.getlist("subcommittee")]
-            ids = list(session.scalars(select(Subcommittee.id).where(Subcommittee.name.in_(names))))
-            if len(ids) != len(set(names)):
-                raise FormError("部会を選び直してください")
-            opens = str(form.get("opens_at", "")).strip()
-            try:
-                survey = service.create(
-                    session, template_key=str(form.get("template", "")), title=str(form.get("title", "")) or None,
-                    opens_at=parse_local(opens, "開始") if opens else clock.now(),
-                    closes_at=parse_local(str(form.get("closes_at", "")), "締切"),
-                    anonymous=form.get("anonymous") == "on", subcommittee_ids=ids,
-                    target_year=str(form.get("target_year", "")).strip() or None)
-            except service.SurveyError as exc:
-                raise FormError(str(exc)) from None
-            record(session, actor=staff.name, action="survey.create", target=f"survey:{survey.id}",
-                   detail=survey.title)
+        opens = str(form.get("opens_at", "")).strip()
+        data = validate(SurveyInput, {
+            "template_id": str(form.get("template", "")), "title": str(form.get("title", "")),
+            "opens_at": parse_local(opens, "開始") if opens else None,
+            "closes_at": parse_local(str(form.get("closes_at", "")), "締切"),
+            "anonymous": form.get("anonymous") == "on", "subcommittees": [str(n) for n in form.getlist("subcommittee")],
+            "target_year": str(form.get("target_year", ""))})
+        with runtime_of(request).work(staff.name) as work:
+            service.create(work, data)
+    except InputError as exc:
+        return _list(request, staff, 422, error=exc.japanese(), form=form)
     except FormError as exc:
         return _list(request, staff, 422, error=str(exc), form=form)
     return redirect("/console/surveys", "created")
@@ -69,25 +62,18 @@ def create_survey(request: Request, staff: Editor, form: Posted) -> Response:
 
 @router.post("/{survey_id}/open", include_in_schema=False)
 def open_survey(request: Request, staff: Editor, form: Posted, survey_id: Id) -> Response:
-    runtime = runtime_of(request)
-    with transaction(runtime.sessions) as session:
-        survey = _get(session, survey_id)
+    with runtime_of(request).work(staff.name) as work:
         try:
-            invited = service.open_survey(session, survey=survey, outbox=runtime.gateway.outbox)
+            service.open_survey(work, _get(work.session, survey_id))
         except service.SurveyError as exc:
             raise HTTPException(409, f"開始できません: {exc}") from None
-        record(session, actor=staff.name, action="survey.open", target=f"survey:{survey.id}",
-               detail=f"{survey.title}（案内 {invited}人）")
-    runtime.gateway.wake()
     return redirect(f"/console/surveys/{survey_id}", "opened")
 
 
 @router.post("/{survey_id}/close", include_in_schema=False)
 def close_survey(request: Request, staff: Editor, form: Posted, survey_id: Id) -> Response:
-    with transaction(runtime_of(request).sessions) as session:
-        survey = _get(session, survey_id)
-        service.close_survey(session, survey=survey)
-        record(session, actor=staff.name, action="survey.close", target=f"survey:{survey.id}", detail=survey.title)
+    with runtime_of(request).work(staff.name) as work:
+        service.close_survey(work, _get(work.session, survey_id))
     return redirect(f"/console/surveys/{survey_id}", "closed")
 
 

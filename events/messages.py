@@ -12,8 +12,7 @@ from bot import clock
 from bot.messages import Message, message_action, postback_action, quick_reply, text, uri_action
 from bot.texts import t
 from db.models import Event
-
-CANCELLED = ("cancelled", "rain_cancelled")
+from events.schema import CANCELLED
 
 
 def when(event: Event) -> str:

@@ -1,4 +1,5 @@
-"""Events: who may see them, finding them from a resident's words, reminders, and notices when plans change."""
+"""Events: the commands that make and change them (one input model for every client), who may see them, finding
+them from a resident's words, reminders, and notices when plans change."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+import sqlalchemy as sa
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot import clock, metrics
-from bot.gateway import Outbox
+from bot.inputs import Refused, validate
 from bot.messages import Message
+from bot.work import Work
 from db.models import (
     Attendance,
     CategorySubscription,
@@ -25,14 +28,11 @@ from db.models import (
     User,
 )
 from events import messages, search
+from events.schema import CANCELLED, MEETINGS, EventInput, Status
+from members import service as members
 
 log = logging.getLogger(__name__)
 
-KINDS = {"festival": "まつり・イベント", "event": "イベント", "lecture": "講座", "plenary": "区政会議 全体会議",
-         "subcommittee": "部会"}
-MEETINGS = ("plenary", "subcommittee")
-STATUSES = {"scheduled": "予定", "cancelled": "中止", "rain_cancelled": "雨天中止", "changed": "変更"}
-CANCELLED = ("cancelled", "rain_cancelled")
 MAX_CARDS = 12
 NAME_MATCH = 0.75
 INQUIRY_MEMORY = dt.timedelta(days=30)
@@ -40,6 +40,54 @@ INQUIRY_MEMORY = dt.timedelta(days=30)
 CATEGORY_KINDS = {"まつり": {"festival"}, "講座": {"lecture"}, "会議": set(MEETINGS)}
 # what residents can opt into in 通知設定: a reminder for every event of the category
 OPT_IN_CATEGORIES = ("まつり", "こども", "講座", "音楽", "ものづくり")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def create(work: Work, data: EventInput) -> Event:
+    """A new event; its reminders are scheduled."""
+    event = Event(**data.columns(), subcommittee_id=_subcommittee_id(work, data))
+    work.session.add(event)
+    work.session.flush()
+    schedule_reminders(work.session, event=event)
+    work.audit("event.create", f"event:{event.id}", event.title)
+    return event
+
+
+def update(work: Work, event: Event, changes: dict[str, Any], *, action: str = "event.change") -> int:
+    """Change the fields given (the result is validated whole, as a new event would be). Reminders follow; a
+    cancellation or a move notifies who should hear. Returns how many people were notified."""
+    current = EventInput.current(event, members.subcommittee_name(work.session, event.subcommittee_id))
+    data: EventInput = validate(EventInput, {**current, **changes})
+    before = snapshot(event)
+    for key, value in data.columns().items():
+        setattr(event, key, value)
+    event.subcommittee_id = _subcommittee_id(work, data)
+    notified = apply_change(work, event=event, before=before)
+    work.audit(action, f"event:{event.id}", f"{event.title} ({Status(event.status).label}; {notified}人に通知)")
+    return notified
+
+
+def cancel(work: Work, event: Event, *, rain: bool = False) -> int:
+    """中止 (or 雨天中止): reminders stop, and everyone who should hear is told once."""
+    status = Status.RAIN_CANCELLED if rain else Status.CANCELLED
+    return update(work, event, {"status": status}, action="event.cancel")
+
+
+def delete(work: Work, event: Event) -> None:
+    work.audit("event.delete", f"event:{event.id}", event.title)
+    work.session.delete(event)
+
+
+def _subcommittee_id(work: Work, data: EventInput) -> int | None:
+    if data.subcommittee is None:
+        return None
+    found = members.find_subcommittee(work.session, data.subcommittee)
+    if found is None:
+        raise Refused(f"部会: 「{data.subcommittee}」という部会はありません", "subcommittee",
+                      f"unknown 部会 '{data.subcommittee}'")
+    return found.id
 
 
 # --------------------------------------------------------------------------- who sees what
@@ -141,10 +189,10 @@ def default_offsets(event: Event) -> list[tuple[str, dt.datetime]]:
 def schedule_reminders(session: Session, *, event: Event) -> None:
     """(Re)create the event's pending reminders from its time and status; sent ones stay as they were."""
     if event.status in CANCELLED:  # kept, marked, for the record
-        session.execute(update(Reminder).where(Reminder.event_id == event.id, Reminder.status == "pending")
+        session.execute(sa.update(Reminder).where(Reminder.event_id == event.id, Reminder.status == "pending")
                         .values(status="cancelled"))
         return
-    session.execute(delete(Reminder).where(Reminder.event_id == event.id, Reminder.status == "pending"))
+    session.execute(sa.delete(Reminder).where(Reminder.event_id == event.id, Reminder.status == "pending"))
     sent = set(session.scalars(select(Reminder.label).where(Reminder.event_id == event.id,
                                                             Reminder.status == "sent")))
     now = clock.now()
@@ -195,16 +243,16 @@ def audiences(session: Session, events: list[Event]) -> dict[int, list[User]]:
     return result
 
 
-def run_due(session: Session, *, outbox: Outbox, base_url: str, quiet_start: int = 21,
-            quiet_end: int = 8, limit: int = 1000) -> dict[str, int]:
+def run_due(work: Work, *, limit: int = 1000) -> dict[str, int]:
     """Send due reminders exactly once: each is claimed in the transaction that queues its pushes. A reminder
     missed while the app was down is still sent if the event has not started, else skipped; at night it waits."""
+    session, settings = work.session, work.settings
     now = clock.now()
     done = {"sent": 0, "skipped": 0, "waiting": 0}
     due = session.execute(select(Reminder.id, Reminder.event_id, Reminder.label)
                           .where(Reminder.status == "pending", Reminder.due_at <= now)
                           .order_by(Reminder.due_at).limit(limit).with_for_update(skip_locked=True, of=Reminder)).all()
-    quiet = clock.outside_quiet_hours(now, quiet_start, quiet_end) != now
+    quiet = clock.outside_quiet_hours(now, settings.quiet_hours_start, settings.quiet_hours_end) != now
     events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_({r.event_id for r in due})))}
     live = [e for e in events.values() if e.status not in CANCELLED and e.starts_at > now]
     recipients_of = audiences(session, live) if due and not quiet else {}
@@ -222,7 +270,7 @@ def run_due(session: Session, *, outbox: Outbox, base_url: str, quiet_start: int
             continue
         key = (event.id, reminder.label == "7d")
         if key not in built:
-            built[key] = messages.reminder(event, base_url=base_url, with_documents=key[1],
+            built[key] = messages.reminder(event, base_url=work.base_url, with_documents=key[1],
                                            meeting=event.kind in MEETINGS)
         recipients = recipients_of[event.id]
         pushes.extend((user, [built[key]], f"reminder:{reminder.id}") for user in recipients)
@@ -230,9 +278,9 @@ def run_due(session: Session, *, outbox: Outbox, base_url: str, quiet_start: int
         done["sent"] += 1
         metrics.REMINDERS.labels("event").inc()
     # One INSERT for the pushes and one UPDATE per batch of reminders, in the transaction that claimed them.
-    outbox.push_many(session, pushes=pushes)
+    work.outbox.push_many(session, pushes=pushes)
     if changes:
-        session.execute(update(Reminder), changes)
+        session.execute(sa.update(Reminder), changes)
     return done
 
 
@@ -305,7 +353,7 @@ def subscriptions(session: Session, user: User) -> list[Event]:
 
 
 def unsubscribe(session: Session, *, user: User, event_id: int) -> bool:
-    result = session.execute(delete(EventSubscription).where(EventSubscription.user_id == user.id,
+    result = session.execute(sa.delete(EventSubscription).where(EventSubscription.user_id == user.id,
                                                              EventSubscription.event_id == event_id))
     return bool(getattr(result, "rowcount", 0))
 
@@ -313,17 +361,18 @@ def unsubscribe(session: Session, *, user: User, event_id: int) -> bool:
 # --------------------------------------------------------------------------- changes
 
 
-def notify_change(session: Session, *, event: Event, outbox: Outbox, base_url: str, what: str) -> int:
+def notify_change(work: Work, *, event: Event, what: str) -> int:
     """Tell everyone who subscribed, or asked about the event in the last 30 days, that it was cancelled or
     moved (what: "cancelled" | "moved"). Each person hears once."""
+    session = work.session
     since = clock.now() - INQUIRY_MEMORY
     asked = select(EventInquiry.user_id).where(EventInquiry.event_id == event.id, EventInquiry.at >= since)
     users = {u.id: u for u in audience(session, event)}
     for user in session.scalars(select(User).where(User.id.in_(asked), User.is_reachable.is_(True))):
         users[user.id] = user
-    message = messages.change_notice(event, base_url=base_url, what=what)
+    message = messages.change_notice(event, base_url=work.base_url, what=what)
     for user in users.values():
-        outbox.push(session, user=user, messages=[message], source=f"event:{event.id}:{what}")
+        work.outbox.push(session, user=user, messages=[message], source=f"event:{event.id}:{what}")
     return len(users)
 
 
@@ -332,12 +381,12 @@ def snapshot(event: Event) -> dict[str, Any]:
     return {"status": event.status, "starts_at": event.starts_at, "ends_at": event.ends_at}
 
 
-def apply_change(session: Session, *, event: Event, before: dict[str, Any], outbox: Outbox, base_url: str) -> int:
+def apply_change(work: Work, *, event: Event, before: dict[str, Any]) -> int:
     """After an edit: reschedule reminders, and send a notice if the event was cancelled or its time moved."""
     event.updated_at = clock.now()
-    schedule_reminders(session, event=event)
+    schedule_reminders(work.session, event=event)
     if event.status in CANCELLED and before["status"] not in CANCELLED:
-        return notify_change(session, event=event, outbox=outbox, base_url=base_url, what="cancelled")
+        return notify_change(work, event=event, what="cancelled")
     if (event.starts_at, event.ends_at) != (before["starts_at"], before["ends_at"]) and event.status not in CANCELLED:
-        return notify_change(session, event=event, outbox=outbox, base_url=base_url, what="moved")
+        return notify_change(work, event=event, what="moved")
     return 0

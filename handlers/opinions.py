@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import select
 
@@ -14,8 +15,18 @@ from events import service as events
 from handlers.router import Context, Router, in_state, text_is
 from opinions import service
 
+
+class OpinionState(StrEnum):
+    """The conversation states of this domain (a half-written opinion is dropped after TTL)."""
+
+    CATEGORY = "opinion.category"  # asked which 分野
+    TEXT = "opinion.text"  # data: {"category"}; asked for the opinion
+    NAME = "opinion.name"  # data: {"category", "text"}; asked for a name (optional)
+    PRE_MEETING = "opinion.pre_meeting"  # data: {"event_id"}; asked for a 事前意見 on that meeting
+
+
 router = Router("opinions")
-TTL = dt.timedelta(hours=2)  # a half-written opinion is dropped after this
+TTL = dt.timedelta(hours=2)
 
 
 def _cancel_item(ctx: Context) -> dict[str, object]:
@@ -26,11 +37,11 @@ def _cancel_item(ctx: Context) -> dict[str, object]:
 def on_start(ctx: Context) -> None:
     items = [quick_reply(postback_action(ctx.t(f"opinion.cat.{i}"), "opinion.category", k=i))
              for i in range(len(service.CATEGORIES))]
-    ctx.set_state("opinion.category", ttl=TTL)
+    ctx.set_state(OpinionState.CATEGORY, ttl=TTL)
     ctx.reply(text(ctx.t("opinion.category"), [*items, _cancel_item(ctx)]))
 
 
-@router.message(in_state("opinion.category", "opinion.text", "opinion.name", "opinion.pre_meeting"),
+@router.message(in_state(*OpinionState),
                 lambda ctx: ctx.text in ("やめる", "Cancel", "cancel", "キャンセル"))
 def on_cancel(ctx: Context) -> None:
     ctx.clear_state()
@@ -45,7 +56,7 @@ def on_category(ctx: Context) -> None:
     except (InvalidPostback, IndexError):
         ctx.reply(text(ctx.t("stale_button")))
         return
-    ctx.set_state("opinion.text", {"category": category}, ttl=TTL)
+    ctx.set_state(OpinionState.TEXT, {"category": category}, ttl=TTL)
     ctx.reply(text(ctx.t("opinion.type"), [_cancel_item(ctx)]))
 
 
@@ -60,30 +71,30 @@ def _typed(ctx: Context) -> str | None:
     return body
 
 
-@router.message(in_state("opinion.category"))
+@router.message(in_state(OpinionState.CATEGORY))
 def on_text_before_category(ctx: Context) -> None:
     on_start(ctx)  # they typed instead of choosing: ask again
 
 
-@router.message(in_state("opinion.text"))
+@router.message(in_state(OpinionState.TEXT))
 def on_text(ctx: Context) -> None:
     body = _typed(ctx)
     if body is None:
         return
     state = ctx.state()
     assert state is not None
-    ctx.set_state("opinion.name", {**state.data, "text": body}, ttl=TTL)
+    ctx.set_state(OpinionState.NAME, {**state.data, "text": body}, ttl=TTL)
     ctx.reply(text(ctx.t("opinion.name"), [quick_reply(message_action(ctx.t("opinion.no_name"))),
                                            _cancel_item(ctx)]))
 
 
-@router.message(in_state("opinion.name"))
+@router.message(in_state(OpinionState.NAME))
 def on_name(ctx: Context) -> None:
     assert ctx.user is not None
     state = ctx.state()
     assert state is not None
     name = None if ctx.text in ("", ctx.t("opinion.no_name")) else ctx.text[:100]
-    service.record(ctx.session, user=ctx.user, category=state.data["category"], body=state.data["text"], name=name)
+    service.record(ctx.work, user=ctx.user, category=state.data["category"], body=state.data["text"], name=name)
     ctx.clear_state()
     ctx.reply(text(ctx.t("opinion.thanks")))
 
@@ -120,11 +131,11 @@ def on_meeting_chosen(ctx: Context) -> None:
     if member is None or event is None or not events.in_meeting_audience(event, member):
         ctx.reply(text(ctx.t("stale_button")))
         return
-    ctx.set_state("opinion.pre_meeting", {"event_id": event.id}, ttl=TTL)
+    ctx.set_state(OpinionState.PRE_MEETING, {"event_id": event.id}, ttl=TTL)
     ctx.reply(text(ctx.t("opinion.pre_meeting.type", title=event.title), [_cancel_item(ctx)]))
 
 
-@router.message(in_state("opinion.pre_meeting"))
+@router.message(in_state(OpinionState.PRE_MEETING))
 def on_pre_meeting_text(ctx: Context) -> None:
     assert ctx.user is not None
     body = _typed(ctx)
@@ -137,5 +148,5 @@ def on_pre_meeting_text(ctx: Context) -> None:
     if member is None or event is None:
         ctx.reply(text(ctx.t("stale_button")))
         return
-    service.record(ctx.session, user=ctx.user, category=service.PRE_MEETING, body=body, name=member.name, event=event)
+    service.record(ctx.work, user=ctx.user, category=service.PRE_MEETING, body=body, name=member.name, event=event)
     ctx.reply(text(ctx.t("opinion.pre_meeting.thanks")))

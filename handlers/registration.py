@@ -18,11 +18,8 @@ def on_link_code(ctx: Context) -> None:
     assert ctx.user is not None
     code = members.looks_like_code(ctx.text)
     assert code is not None
-    result = members.link(ctx.session, user=ctx.user, code=code)
+    result = members.link(ctx.work, user=ctx.user, code=code)
     if result.status == "linked" and result.member is not None:
-        ctx.outbox.switch_menu(ctx.session, user=ctx.user, menu="member")
-        if result.previous_user is not None:
-            ctx.outbox.switch_menu(ctx.session, user=result.previous_user, menu=None)
         ctx.reply(text(ctx.t("link.ok", name=result.member.name)))
     else:
         ctx.reply(text(ctx.t(f"link.{result.status}")))

@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import clock, postback
-from bot.gateway import Outbox
 from bot.messages import Message
+from bot.outbox import Outbox
 from bot.texts import t
+from bot.work import Work, line_actor
+from config import Settings
 from db.models import Conversation, Member, User
 from members import service as members
 
@@ -34,7 +36,7 @@ class Context:
     event: dict[str, Any]
     user: User | None
     outbox: Outbox
-    settings: Any
+    settings: Settings
     profile: dict[str, Any] | None = None
     memo: dict[str, Any] = field(default_factory=dict)  # what a filter worked out, for its handler
     _postback: postback.Postback | None = None
@@ -80,6 +82,12 @@ class Context:
     @property
     def received_at(self) -> dt.datetime:
         return clock.from_line_timestamp(int(self.event.get("timestamp", 0)))
+
+    @property
+    def work(self) -> Work:
+        """The event's unit of work, for domain commands: they write, queue and audit as this LINE user."""
+        actor = line_actor(self.user) if self.user is not None else "LINE"
+        return Work(session=self.session, outbox=self.outbox, actor=actor, settings=self.settings)
 
     def t(self, key: str, **values: Any) -> str:
         return t(key, self.lang, **values)

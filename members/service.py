@@ -1,4 +1,5 @@
-"""Members and their link codes. Service functions take the session and keyword arguments; the caller commits."""
+"""Members, their 部会 and their link codes. Commands take a Work (bot.work) and write the audit log; the caller's
+unit of work commits."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.gateway import Outbox
+from bot.inputs import OptionalText, Text
+from bot.work import Work
 from db.models import LinkAttempt, LinkCode, Member, Subcommittee, User
 
 # No 0/O, 1/I/L, so a code read aloud or printed cannot be misread.
@@ -25,22 +28,68 @@ WRONG_TRY_WINDOW = dt.timedelta(minutes=10)
 _CODE_SHAPE = re.compile(r"^(?:登録|とうろく|コード)?[:：\s]*([A-Z0-9]{4})[-ー－\s]?([A-Z0-9]{4})$")
 
 
+class MemberInput(BaseModel):
+    """A council member as staff register them (console, API, demo data)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text = Field(min_length=1, max_length=100, title="名前")
+    subcommittee: OptionalText = Field(None, max_length=100, title="部会", description="部会 name")
+    term_end: dt.date | None = Field(None, title="任期")
+
+
+# --------------------------------------------------------------------------- 部会
+
+
+def find_subcommittee(session: Session, name: str) -> Subcommittee | None:
+    return session.scalars(select(Subcommittee).where(Subcommittee.name == name.strip())).one_or_none()
+
+
+def subcommittee_name(session: Session, subcommittee_id: int | None) -> str | None:
+    if subcommittee_id is None:
+        return None
+    return session.scalar(select(Subcommittee.name).where(Subcommittee.id == subcommittee_id))
+
+
+def subcommittee_names(session: Session) -> list[str]:
+    """Every 部会, in the order they were made (for the console's choices)."""
+    return list(session.scalars(select(Subcommittee.name).order_by(Subcommittee.id)))
+
+
+def subcommittee_ids(session: Session, names: list[str]) -> tuple[list[int], list[str]]:
+    """The ids of the named 部会, and the names that are no 部会."""
+    wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    found = dict(session.execute(select(Subcommittee.name, Subcommittee.id).where(Subcommittee.name.in_(wanted))).all())
+    return [found[n] for n in wanted if n in found], [n for n in wanted if n not in found]
+
+
 def subcommittee_by_name(session: Session, name: str) -> Subcommittee:
     """The subcommittee with this name, created if new."""
-    name = name.strip()
-    found = session.scalars(select(Subcommittee).where(Subcommittee.name == name)).one_or_none()
+    found = find_subcommittee(session, name)
     if found is None:
-        found = Subcommittee(name=name)
+        found = Subcommittee(name=name.strip())
         session.add(found)
         session.flush()
     return found
 
 
-def create(session: Session, *, name: str, subcommittee: str | None = None, term_end: dt.date | None = None) -> Member:
-    member = Member(name=name.strip(), term_end=term_end,
-                    subcommittee_id=subcommittee_by_name(session, subcommittee).id if subcommittee else None)
+def with_subcommittees(query: Select[tuple[Member]] | None = None) -> Select[tuple[Member, str | None]]:
+    """Members (active ones unless the query says otherwise) with their 部会's name."""
+    base = query if query is not None else select(Member).where(Member.active.is_(True))
+    return base.add_columns(Subcommittee.name).outerjoin(Subcommittee, Subcommittee.id == Member.subcommittee_id)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def create(work: Work, data: MemberInput) -> Member:
+    """Register a member (a 部会 named for the first time is created)."""
+    session = work.session
+    member = Member(name=data.name, term_end=data.term_end,
+                    subcommittee_id=subcommittee_by_name(session, data.subcommittee).id if data.subcommittee else None)
     session.add(member)
     session.flush()
+    work.audit("member.create", f"member:{member.id}", data.name)
     return member
 
 
@@ -52,8 +101,19 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode("ascii")).hexdigest()
 
 
-def issue_link_code(session: Session, *, member: Member, ttl: dt.timedelta = CODE_TTL) -> tuple[str, dt.datetime]:
-    """A new one-time code for the member (shown once; only its hash is stored). Older unused codes stop working."""
+def issue_link_codes(work: Work, members: list[Member], *, ttl: dt.timedelta = CODE_TTL
+                     ) -> list[tuple[Member, str, dt.datetime]]:
+    """New one-time codes for these members (shown once; only hashes are stored); their older unused codes stop
+    working. The audit line names the members."""
+    issued = [(member, *_new_code(work.session, member=member, ttl=ttl)) for member in members]
+    if issued:
+        names = "、".join(member.name for member in members)
+        work.audit("member.codes", ",".join(f"member:{m.id}" for m in members)[:100],
+                   f"{len(issued)}人分のコードを発行: {names}")
+    return issued
+
+
+def _new_code(session: Session, *, member: Member, ttl: dt.timedelta) -> tuple[str, dt.datetime]:
     session.execute(delete(LinkCode).where(LinkCode.member_id == member.id, LinkCode.used_at.is_(None)))
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -90,8 +150,10 @@ def is_locked(session: Session, *, line_user_id: str) -> bool:
     return int(wrong or 0) >= MAX_WRONG_TRIES
 
 
-def link(session: Session, *, user: User, code: str) -> LinkResult:
-    """Link the LINE user to the member whose code this is. Wrong codes count towards a lock-out."""
+def link(work: Work, *, user: User, code: str) -> LinkResult:
+    """Link the LINE user to the member whose code this is. Wrong codes count towards a lock-out. A member's
+    account gets the members' rich menu; the account they used before gets the residents' one back."""
+    session = work.session
     if is_locked(session, line_user_id=user.line_user_id):
         return LinkResult("locked")
     now = clock.now()
@@ -111,17 +173,23 @@ def link(session: Session, *, user: User, code: str) -> LinkResult:
     session.flush()
     member.user_id, member.linked_at = user.id, now
     session.flush()
+    work.outbox.switch_menu(session, user=user, menu="member")
+    if previous is not None:
+        work.outbox.switch_menu(session, user=previous, menu=None)
+    work.audit("member.link", f"member:{member.id}", member.name)
     return LinkResult("linked", member, previous)
 
 
-def unlink(session: Session, *, member: Member, outbox: Outbox) -> None:
+def unlink(work: Work, member: Member) -> None:
     """The member's LINE account no longer acts for them (a new code links another account); it gets the
     residents' rich menu back."""
+    session = work.session
     user = session.get(User, member.user_id) if member.user_id else None
     member.user_id, member.linked_at = None, None
     session.flush()
     if user is not None:
-        outbox.switch_menu(session, user=user, menu=None)
+        work.outbox.switch_menu(session, user=user, menu=None)
+    work.audit("member.unlink", f"member:{member.id}", member.name)
 
 
 def member_of(session: Session, user: User | None) -> Member | None:

@@ -5,38 +5,58 @@ from __future__ import annotations
 import csv
 import io
 
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.gateway import Outbox
+from bot.inputs import Text
 from bot.messages import text
 from bot.texts import t
+from bot.work import Work
 from db.models import Event, Opinion, User
 
 CATEGORIES = ("区政情報", "まちの魅力", "その他")
 PRE_MEETING = "事前意見"  # the category of a member's opinion on a meeting
 STATUSES = {"unread": "未読", "in_progress": "対応中", "answered": "回答済"}
 TEXT_LIMIT = 2000
+REPLY_LIMIT = 4000
 
 
-def record(session: Session, *, user: User, category: str, body: str, name: str | None = None,
+class ReplyInput(BaseModel):
+    """The ward's answer to an opinion (console, API)."""
+
+    text: Text = Field(min_length=1, max_length=REPLY_LIMIT, title="返信")
+
+
+def record(work: Work, *, user: User, category: str, body: str, name: str | None = None,
            event: Event | None = None) -> Opinion:
+    """An opinion a resident or member sent in LINE."""
     opinion = Opinion(user_id=user.id, kind="pre_meeting" if event else "opinion", category=category,
                       event_id=event.id if event else None, text=body[:TEXT_LIMIT], name=(name or None))
-    session.add(opinion)
-    session.flush()
+    work.session.add(opinion)
+    work.session.flush()
+    work.audit("opinion.receive", f"opinion:{opinion.id}", category)
     return opinion
 
 
-def reply(session: Session, *, opinion: Opinion, body: str, outbox: Outbox) -> bool:
+def set_status(work: Work, opinion: Opinion, status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown opinion status {status!r}")
+    opinion.status = status
+    work.audit("opinion.status", f"opinion:{opinion.id}", STATUSES[status])
+
+
+def reply(work: Work, opinion: Opinion, data: ReplyInput) -> bool:
     """Push staff's answer to the sender (if they can still be reached) and mark the opinion answered."""
-    user = session.get(User, opinion.user_id) if opinion.user_id else None
+    user = work.session.get(User, opinion.user_id) if opinion.user_id else None
     sent = False
     if user is not None and user.is_reachable:
-        message = text(t("opinion.reply", user.language, original=opinion.text[:100], reply=body))
-        sent = bool(outbox.push(session, user=user, messages=[message], source=f"opinion:{opinion.id}"))
-    opinion.reply_text, opinion.replied_at, opinion.status = body, clock.now(), "answered"
+        message = text(t("opinion.reply", user.language, original=opinion.text[:100], reply=data.text))
+        sent = bool(work.outbox.push(work.session, user=user, messages=[message], source=f"opinion:{opinion.id}"))
+    opinion.reply_text, opinion.replied_at, opinion.status = data.text, clock.now(), "answered"
+    work.audit("opinion.reply", f"opinion:{opinion.id}",
+               ("LINEで送信" if sent else "送信先なし（ブロック等）") + f": {data.text[:200]}")
     return sent
 
 

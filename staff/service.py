@@ -13,7 +13,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from db.models import AuditEntry, StaffAccount, StaffSession
+from bot.inputs import Refused
+from bot.work import Work
+from db.models import AuditEntry, StaffAccount, StaffSession, User
 
 ROLES = {"viewer": "閲覧", "editor": "編集・送信", "admin": "管理者"}
 RANK = {"viewer": 0, "editor": 1, "admin": 2}
@@ -27,7 +29,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-class StaffError(ValueError):
+class StaffError(Refused):
     """A staff account that cannot be made or changed as asked (the message says why, in Japanese)."""
 
 
@@ -35,20 +37,46 @@ def can(role: str, needed: str) -> bool:
     return RANK.get(role, -1) >= RANK[needed]
 
 
-def create(session: Session, *, name: str, password: str, role: str, user_id: int | None = None) -> StaffAccount:
+def create(work: Work, *, name: str, password: str, role: str, user_id: int | None = None) -> StaffAccount:
+    session = work.session
     name = name.strip()
     if not name or len(name) > 100:
-        raise StaffError("名前を100文字以内で入れてください")
+        raise StaffError("名前を100文字以内で入れてください", "name")
     if role not in ROLES:
-        raise StaffError(f"役割は {', '.join(ROLES)} のどれかです")
+        raise StaffError(f"役割は {', '.join(ROLES)} のどれかです", "role")
     if len(password) < MIN_PASSWORD:
-        raise StaffError(f"パスワードは{MIN_PASSWORD}文字以上にしてください")
+        raise StaffError(f"パスワードは{MIN_PASSWORD}文字以上にしてください", "password")
     if session.scalar(select(StaffAccount.id).where(StaffAccount.name == name)) is not None:
-        raise StaffError(f"「{name}」はすでに登録されています")
+        raise StaffError(f"「{name}」はすでに登録されています", "name")
     account = StaffAccount(name=name, password_hash=_hasher.hash(password), role=role, user_id=user_id)
     session.add(account)
     session.flush()
+    work.audit("staff.create", f"staff:{account.id}", f"{account.name} ({role})")
     return account
+
+
+def change(work: Work, account: StaffAccount, *, action: str, acting_id: int | None, role: str | None = None,
+           line_user_id: str | None = None) -> None:
+    """Unlock, change the role, link the staff member's own LINE account (for test sends), or deactivate (which
+    ends their browser sessions; nobody deactivates themselves)."""
+    session = work.session
+    if action == "unlock":
+        account.locked_until, account.failed_logins = None, 0
+    elif action == "role" and role in ROLES:
+        account.role = role
+    elif action == "line":
+        line_user_id = (line_user_id or "").strip()
+        user = session.scalars(select(User).where(User.line_user_id == line_user_id)).one_or_none()
+        if line_user_id and user is None:
+            raise StaffError("そのLINEユーザーIDの友だちはいません（先にボットを友だち追加してください）",
+                             "line_user_id")
+        account.user_id = user.id if user else None
+    elif action == "deactivate" and account.id != acting_id:
+        account.active = False
+        session.execute(delete(StaffSession).where(StaffSession.staff_id == account.id))
+    else:
+        raise StaffError("この操作はできません", "action")
+    work.audit(f"staff.{action}", f"staff:{account.id}", account.name)
 
 
 def set_password(account: StaffAccount, password: str) -> None:
@@ -63,8 +91,9 @@ class LoginResult:
     error: str | None = None
 
 
-def authenticate(session: Session, *, name: str, password: str) -> LoginResult:
+def authenticate(work: Work, *, name: str, password: str) -> LoginResult:
     """Check a name and password; five wrong passwords lock the account for 15 minutes."""
+    session = work.session
     now = clock.now()
     account = session.scalars(select(StaffAccount).where(StaffAccount.name == name.strip())).one_or_none()
     if account is None or not account.active:
@@ -77,7 +106,7 @@ def authenticate(session: Session, *, name: str, password: str) -> LoginResult:
         account.failed_logins += 1
         if account.failed_logins >= MAX_FAILURES:
             account.locked_until, account.failed_logins = now + LOCK_FOR, 0
-            record(session, actor=account.name, action="login.locked", target=f"staff:{account.id}")
+            work.audit("login.locked", f"staff:{account.id}")
         return LoginResult(None, "名前またはパスワードが違います")
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
@@ -123,11 +152,6 @@ def find_session(session: Session, token: str | None) -> tuple[StaffSession, Sta
 def close_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(delete(StaffSession).where(StaffSession.token_hash == _digest(token)))
-
-
-def record(session: Session, *, actor: str, action: str, target: str | None = None, detail: str | None = None) -> None:
-    """One line of the audit log; written in the same transaction as the change it records."""
-    session.add(AuditEntry(actor=actor, action=action, target=target, detail=(detail or None) and detail[:2000]))
 
 
 def audit_log(session: Session, *, limit: int = 200) -> list[AuditEntry]:

@@ -11,7 +11,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from main import create_app
-from tests.conftest import ADMIN, make_settings
+from tests.helpers import ADMIN, make_settings
 
 # The schema as the app publishes it at /openapi.json (building the app opens no connection).
 schema = schemathesis.openapi.from_dict(create_app(make_settings("sqlite://", None)).openapi()).include(

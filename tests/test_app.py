@@ -14,7 +14,7 @@ from db.base import make_engine
 from db.migrate import DatabaseNotMigrated
 from db.models import Delivery, InboxEvent
 from main import create_app, main
-from tests.conftest import make_settings, new_user_id, wait_for
+from tests.helpers import make_settings, new_user_id, wait_for
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_healthz_reports_database_and_scheduler(client: TestClient) -> None:
 def test_without_line_credentials_messages_stay_in_the_outbox(app_factory: Any, sessions: Any, line: Any) -> None:
     client = app_factory(line_channel_access_token="")
     user_id = new_user_id()
-    from tests.conftest import Bot
+    from tests.helpers import Bot
 
     Bot(client, sessions).send(ev.follow(user_id))
     with sessions() as session:
@@ -102,7 +102,7 @@ def test_simulator_is_404_in_production(database_url: str, sessions: Any, line: 
 
 
 def test_a_web_process_leaves_the_work_to_a_worker_process(app_factory: Any, sessions: Any, line: Any) -> None:
-    from tests.conftest import Bot
+    from tests.helpers import Bot
 
     web = app_factory(process_role="web")
     health = web.get("/healthz")
@@ -119,7 +119,7 @@ def test_a_web_process_leaves_the_work_to_a_worker_process(app_factory: Any, ses
 
 def test_metrics_need_the_token_and_count_events_and_deliveries(client: TestClient, sessions: Any,
                                                                 line: Any) -> None:
-    from tests.conftest import ADMIN, Bot
+    from tests.helpers import ADMIN, Bot
 
     assert client.get("/metrics").status_code == 401
     Bot(client, sessions).send(ev.text_message(new_user_id(), "ヘルプ"))

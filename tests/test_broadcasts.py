@@ -4,7 +4,6 @@ multicast batches of 500, LINE faults, and a worker killed mid-way: every recipi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import signal
 import subprocess
@@ -15,47 +14,22 @@ from typing import Any
 
 import pytest
 import time_machine
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bot import clock
-from bot.gateway import Outbox
 from broadcasts import service
+from broadcasts.service import BroadcastInput
 from db.base import transaction
-from db.models import Broadcast, BroadcastRecipient, CategorySubscription, Delivery, Member, Subcommittee, User
-from tests.conftest import ADMIN, SECRET, TOKEN, wait_for
+from db.models import Broadcast, BroadcastRecipient, Delivery, User
+from tests.helpers import ADMIN, AUTH, SECRET, TOKEN, people, wait_for, work
 
-AUTH = {"Authorization": f"Bearer {ADMIN}"}
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def people(sessions: Any, *, residents: int = 0, members: dict[str, int] | None = None, blocked: int = 0,
-           category: tuple[str, int] | None = None) -> dict[str, list[str]]:
-    """Users in bulk: plain residents, members per 部会, residents who blocked the bot, category subscribers;
-    returns their LINE user IDs by group."""
-    out: dict[str, list[str]] = {}
-    with transaction(sessions) as session:
-        def add(group: str, n: int, reachable: bool = True) -> list[int]:
-            out[group] = ["U" + hashlib.md5(f"{group}{i}".encode()).hexdigest() for i in range(n)]
-            if n:
-                session.execute(insert(User), [{"line_user_id": u, "is_reachable": reachable, "language": "ja",
-                                                "display_name": f"{group}{i}"} for i, u in enumerate(out[group])])
-            return list(session.scalars(select(User.id).where(User.line_user_id.in_(out[group])).order_by(User.id)))
-
-        add("residents", residents)
-        add("blocked", blocked, reachable=False)
-        for name, n in (members or {}).items():
-            sub = Subcommittee(name=name)
-            session.add(sub)
-            session.flush()
-            user_ids = add(name, n)
-            if user_ids:
-                session.execute(insert(Member), [{"name": f"委員{i}", "subcommittee_id": sub.id, "user_id": uid,
-                                                  "active": True} for i, uid in enumerate(user_ids)])
-        name, n = category or ("", 0)
-        user_ids = add("category", n)
-        if user_ids:
-            session.execute(insert(CategorySubscription), [{"user_id": uid, "category": name} for uid in user_ids])
-    return out
+def _text(title: str, body: str, *, urgent: bool = False) -> BroadcastInput:
+    """A text broadcast to the residents."""
+    return BroadcastInput(title=title, messages=[{"type": "text", "text": body}], audience={"kind": "residents"},
+                          urgent=urgent)
 
 
 @pytest.fixture
@@ -178,22 +152,19 @@ def test_a_scheduled_broadcast_waits_and_can_be_cancelled_until_it_starts(client
 def test_quiet_hours_hold_a_broadcast_until_morning_unless_it_is_urgent(sessions):
     people(sessions, residents=2)
     night = dt.datetime(2026, 12, 1, 22, 30, tzinfo=clock.JST)
-    outbox = Outbox(line_enabled=True)
     with time_machine.travel(night, tick=False):
-        with transaction(sessions) as session:
-            normal = service.create(session, title="夜の配信", items=[{"type": "text", "text": "a"}],
-                                    audience={"kind": "residents"}, actor="t", base_url="https://x")
-            urgent = service.create(session, title="防災", items=[{"type": "text", "text": "避難情報"}],
-                                    audience={"kind": "residents"}, actor="t", base_url="https://x", urgent=True)
-            service.schedule(session, normal, at=None)
-            service.schedule(session, urgent, at=None)
+        with work(sessions, line_enabled=True) as unit:
+            normal = service.create(unit, _text("夜の配信", "a"))
+            urgent = service.create(unit, _text("防災", "避難情報", urgent=True))
+            service.schedule(unit, normal, at=None)
+            service.schedule(unit, urgent, at=None)
             assert service.starts_at(normal, 21, 8) == dt.datetime(2026, 12, 2, 8, 0, tzinfo=clock.JST)
-            assert service.run_due(session, outbox=outbox) == {"started": 1, "finished": 0}
+            assert service.run_due(unit) == {"started": 1, "finished": 0}
             assert (normal.status, urgent.status) == ("scheduled", "sending")
     with time_machine.travel(dt.datetime(2026, 12, 2, 8, 0, 5, tzinfo=clock.JST), tick=False):
-        with transaction(sessions) as session:
-            assert service.run_due(session, outbox=outbox)["started"] == 1
-            assert session.get(Broadcast, normal.id).status == "sending"
+        with work(sessions, line_enabled=True) as unit:
+            assert service.run_due(unit)["started"] == 1
+            assert unit.session.get(Broadcast, normal.id).status == "sending"
 
 
 @pytest.mark.parametrize("fault", [
@@ -240,10 +211,9 @@ def _worker(database_url: str, line: Any, **env: str) -> subprocess.Popen[bytes]
 def test_a_worker_stopped_mid_broadcast_resumes_after_restart_with_everyone_exactly_once(
         database_url, sessions, line, how):
     who = people(sessions, residents=5000)
-    with transaction(sessions) as session:
-        broadcast = service.create(session, title="5,000人へ", items=[{"type": "text", "text": "お知らせ"}],
-                                   audience={"kind": "residents"}, actor="test", base_url="https://x")
-        service.schedule(session, broadcast, at=None)
+    with work(sessions, line_enabled=True) as unit:
+        broadcast = service.create(unit, _text("5,000人へ", "お知らせ"))
+        service.schedule(unit, broadcast, at=None)
     line.delay["/message/multicast"] = 0.15  # slow enough to stop the worker between batches
     line.fail("/message/multicast", status=500, times=1, accept_first=True, hang=0.5)
     worker = _worker(database_url, line)
@@ -281,7 +251,7 @@ def test_without_line_a_broadcast_shows_in_the_simulator(database_url, sessions)
     from fastapi.testclient import TestClient
 
     from main import create_app
-    from tests.conftest import make_settings
+    from tests.helpers import make_settings
 
     who = people(sessions, residents=1, members={"総務部会": 1})
     settings = make_settings(database_url, None, quiet_hours_start=0, quiet_hours_end=0)
@@ -302,16 +272,14 @@ def test_without_line_a_broadcast_shows_in_the_simulator(database_url, sessions)
 def test_recipients_are_queued_in_chunks_each_once(sessions):
     """Small chunks, so several transactions queue one broadcast (on both databases): everyone once, in order."""
     who = people(sessions, residents=7, blocked=2)
-    outbox = Outbox(line_enabled=True)
-    with transaction(sessions) as session:
-        broadcast = service.create(session, title="少しずつ", items=[{"type": "text", "text": "a"}],
-                                   audience={"kind": "residents"}, actor="t", base_url="https://x", urgent=True)
-        service.schedule(session, broadcast, at=None)
-        service.run_due(session, outbox=outbox)
+    with work(sessions, line_enabled=True) as unit:
+        broadcast = service.create(unit, _text("少しずつ", "a", urgent=True))
+        service.schedule(unit, broadcast, at=None)
+        service.run_due(unit)
     chunks = 0
     while True:
-        with transaction(sessions) as session:
-            if not service.queue_chunk(session, outbox=outbox, chunk=3):
+        with work(sessions, line_enabled=True) as unit:
+            if not service.queue_chunk(unit, chunk=3):
                 break
         chunks += 1
     assert chunks == 4  # 9 users: 3 + 3 + 3, then an empty chunk that marks the broadcast queued

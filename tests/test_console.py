@@ -3,6 +3,7 @@ CSRF on every form, roles, escaping, security headers, the audit log, and the da
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -17,9 +18,8 @@ from sqlalchemy import select
 from db.base import transaction
 from db.models import AuditEntry, Broadcast, Event, Member, Opinion, StaffAccount, Subcommittee, User
 from staff import service as staff_service
-from tests.conftest import wait_for
+from tests.helpers import PASSWORD, csrf_of, logged_in, login, make_staff, wait_for, work
 
-PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parent.parent
 # Routes anyone may call, and why. Every other route must refuse a request without a session or token.
 PUBLIC = {
@@ -39,31 +39,6 @@ SIMULATOR = "/simulator"  # development only: every simulator route answers 404 
 @pytest.fixture
 def client(app_factory: Any) -> TestClient:
     return app_factory(quiet_hours_start=0, quiet_hours_end=0)
-
-
-def make_staff(sessions: Any, name: str = "港 花子", role: str = "editor", user_id: int | None = None) -> None:
-    with transaction(sessions) as session:
-        staff_service.create(session, name=name, password=PASSWORD, role=role, user_id=user_id)
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
-def login(client: TestClient, name: str = "港 花子", password: str = PASSWORD) -> Any:
-    page = client.get("/console/login")
-    return client.post("/console/login", data={"name": name, "password": password, "csrf": csrf_of(page.text),
-                                               "next": "/console"}, follow_redirects=False)
-
-
-def logged_in(client: TestClient, sessions: Any, role: str = "editor", name: str = "港 花子") -> str:
-    """Log in as a new staff member of the role; returns the CSRF token of the session."""
-    make_staff(sessions, name=name, role=role)
-    response = login(client, name)
-    assert response.status_code == 303, response.text
-    return csrf_of(client.get("/console").text)
 
 
 # --------------------------------------------------------------------------- every route needs authentication
@@ -108,8 +83,8 @@ def test_login_logout_and_the_session_cookie(client, sessions):
     client.post("/console/logout", data={"csrf": csrf_of(page.text)})
     assert client.get("/console", follow_redirects=False).status_code == 303
     with sessions() as session:
-        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-    assert actions == ["login", "logout"]
+        entries = [(e.actor, e.action) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert entries == [("test", "staff.create"), ("港 花子", "login"), ("港 花子", "logout")]
 
 
 def test_five_wrong_passwords_lock_the_account_and_an_admin_can_unlock_it(client, sessions):
@@ -301,11 +276,11 @@ def test_a_scheduled_broadcast_can_be_edited_and_cancelled_before_it_starts(clie
 
 
 def test_a_test_send_goes_to_the_staff_members_own_line_account(client, sessions, line):
-    with transaction(sessions) as session:
+    with work(sessions) as unit:
         own = User(line_user_id="U" + "b" * 32)
-        session.add(own)
-        session.flush()
-        staff_service.create(session, name="職員A", password=PASSWORD, role="editor", user_id=own.id)
+        unit.session.add(own)
+        unit.session.flush()
+        staff_service.create(unit, name="職員A", password=PASSWORD, role="editor", user_id=own.id)
     login(client, "職員A")
     csrf = csrf_of(client.get("/console").text)
     url = client.post("/console/broadcasts/new", data={
@@ -353,3 +328,37 @@ def test_a_nul_character_in_a_form_gets_a_clear_answer(client, sessions):
     response = client.post("/console/members", data={"csrf": csrf, "name": "委員\x00一郎"})
     assert response.status_code == 422 and "NUL" in response.text
     assert login(client, name="港 花子\x00").status_code == 303  # the name is read without it
+
+
+def test_every_event_field_is_set_in_the_console_and_errors_are_named_in_japanese(client, sessions):
+    csrf = logged_in(client, sessions)
+    with work(sessions) as unit:
+        unit.session.add(Subcommittee(name="子育て・健康部会"))
+    form = {"csrf": csrf, "title": "わんぱく教室", "title_en": "Kids class", "kind": "lecture", "status": "scheduled",
+            "visibility": "subcommittee", "subcommittee": "子育て・健康部会", "starts_at": "2030-05-03T10:00",
+            "ends_at": "2030-05-03T12:00", "venue": "八幡屋公園", "latitude": "34.6647", "longitude": "135.4499",
+            "tags": "こども、まつり", "keywords": "わんぱく", "image_url": "https://example.org/k.png",
+            "description_en": "For children", "reminder_hours": "48, 2",
+            "documents": "案内 | https://example.org/a.pdf"}
+    saved = client.post("/console/events/new", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    with sessions() as session:
+        event = session.scalars(select(Event)).one()
+        assert (event.tags, event.latitude, event.longitude, event.reminder_hours) == (
+            ["こども", "まつり"], 34.6647, 135.4499, [48, 2])
+        assert (event.image_url, event.description_en, event.title_en) == (
+            "https://example.org/k.png", "For children", "Kids class")
+        assert event.documents == [{"title": "案内", "url": "https://example.org/a.pdf"}]
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "event.create")).one()
+        assert (entry.actor, entry.target) == ("港 花子", f"event:{event.id}")
+    page = client.get(f"/console/events/{event.id}").text
+    assert '<option selected>子育て・健康部会</option>' in page  # the stored 部会 is chosen when editing
+    bad = client.post(f"/console/events/{event.id}", data={**form, "ends_at": "2030-05-03T09:00",
+                                                           "longitude": "", "image_url": "http://example.org/k.png"})
+    assert bad.status_code == 422
+    assert "終了: 開始より後にしてください" in bad.text
+    assert "経度: 緯度と経度は両方入れてください" in bad.text
+    assert "画像のURL: https:// で始まるURLにしてください" in bad.text
+    assert 'class="field-error"' in bad.text and 'value="八幡屋公園"' in bad.text  # next to the field, input kept
+    with sessions() as session:
+        assert session.get(Event, event.id).ends_at.astimezone(dt.UTC).hour == 3  # unchanged: 12:00 JST

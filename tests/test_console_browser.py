@@ -8,13 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db import demo
-from db.base import transaction
+import demo
 from db.models import Event, Member, Opinion, Subcommittee, User
 from main import create_app
 from staff import service as staff_service
-from tests.browser import browser_page, screenshot, serve
-from tests.conftest import make_settings, wait_for
+from tests.helpers import browser_page, make_settings, screenshot, serve, wait_for, work
 
 PASSWORD = "minato-council-2026"
 MEMBER_IDS = [f"U{i:032x}" for i in range(1, 4)]
@@ -22,8 +20,9 @@ RESIDENT = "U" + "d" * 32
 
 
 def seed(sessions: Any) -> None:
-    with transaction(sessions) as session:
-        demo.load(session)
+    with work(sessions) as unit:
+        session = unit.session
+        demo.load(unit)
         sub = session.scalars(select(Subcommittee).where(Subcommittee.name == "安全・安心部会")).one()
         for i, line_user_id in enumerate(MEMBER_IDS):
             user = User(line_user_id=line_user_id, display_name=f"防災委員{i + 1}")
@@ -34,7 +33,7 @@ def seed(sessions: Any) -> None:
         session.add(resident)
         session.flush()
         session.add(Opinion(user_id=resident.id, category="まちの魅力", text="天保山の夜景をもっと紹介してほしいです"))
-        staff_service.create(session, name="区役所 花子", password=PASSWORD, role="editor")
+        staff_service.create(unit, name="区役所 花子", password=PASSWORD, role="editor")
 
 
 def test_staff_run_a_day_in_the_console(database_url: str, sessions: Any, line: Any) -> None:

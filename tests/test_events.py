@@ -10,14 +10,12 @@ import time_machine
 from icalendar import Calendar
 from sqlalchemy import select
 
+import demo
 from bot import clock
-from db import demo
 from db.base import transaction
 from db.models import Event, Reminder, Survey
-from tests.conftest import ADMIN, Bot, new_user_id
 from tests.fakeline.server import FakeLine
-from tests.phone import Phone, actions, texts
-from tests.test_surveys import link_member
+from tests.helpers import ADMIN, Bot, Phone, actions, handling_statements, link_member, new_user_id, texts, work
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 TODAY = dt.datetime(2026, 10, 1, 10, 0, tzinfo=clock.JST)  # a Thursday
@@ -30,8 +28,8 @@ def ward(sessions: Any) -> Any:
     """The demo's events, placed relative to 2026-10-01 (Thu): ピクニック Sun 4, 音楽会 Tue 6, 部会 Fri 9,
     わんぱく Sat 10, 全体会議 Sun 11, ものづくり Tue 13, 区民まつり Sat 17, オープンファクトリー Wed 21–Thu 22."""
     with time_machine.travel(TODAY, tick=True) as traveller:
-        with transaction(sessions) as session:
-            demo.load(session)
+        with work(sessions) as unit:
+            demo.load(unit)
         yield traveller
 
 
@@ -350,12 +348,12 @@ def test_english_readers_see_english_titles_and_descriptions(bot: Bot, line: Fak
 
 def test_the_demo_is_idempotent_and_keeps_its_events_upcoming(sessions: Any) -> None:
     with time_machine.travel(TODAY, tick=False):
-        with transaction(sessions) as session:
-            assert demo.load(session)["events"] == 8
+        with work(sessions) as unit:
+            assert demo.load(unit)["events"] == 8
     later = TODAY + dt.timedelta(days=60)
     with time_machine.travel(later, tick=False):
-        with transaction(sessions) as session:
-            assert demo.load(session) == {"users": 0, "members": 0, "surveys": 0, "events": 0, "staff accounts": 0}
+        with work(sessions) as unit:
+            assert demo.load(unit) == {"users": 0, "members": 0, "surveys": 0, "events": 0, "staff accounts": 0}
         with sessions() as session:
             events = session.scalars(select(Event)).all()
             assert len(events) == 8 and all(e.starts_at > later for e in events)
@@ -366,7 +364,6 @@ def test_a_question_about_events_costs_a_handful_of_statements(bot: Bot, line: F
     """Filters and handlers share what they loaded (the user's conversation state and member row): a question is
     answered with at most 10 statements (begin, the claim check, user, state, member, the two event queries, the
     reply, the inquiries remembered in one statement, done), however many routes look at it first."""
-    from tests.statements import handling_statements
 
     phone = Phone(bot, line, new_user_id())
     phone.follow()
@@ -374,3 +371,48 @@ def test_a_question_about_events_costs_a_handful_of_statements(bot: Bot, line: F
         assert shown(phone.say("今月のイベント")) == PUBLIC
     assert len(handled) == 1
     assert len(handled[0]) <= 10, "\n".join(handled[0])
+
+
+def test_every_event_field_is_set_by_the_api_and_a_change_is_checked_whole(bot: Bot, line: FakeLine,
+                                                                           ward: Any, sessions: Any) -> None:
+    client = bot.client
+    body = {"title": "まちづくり勉強会", "kind": "lecture", "starts_at": "2026-10-20T14:00:00+09:00",
+            "ends_at": "2026-10-20T15:30:00+09:00"}
+    event = client.post("/api/v1/events", headers=AUTH, json=body).json()
+    change = {"title_en": "Town study", "all_day": True, "venue": "港区民センター", "address": "大阪市港区築港1",
+              "latitude": 34.655, "longitude": 135.43, "description": "説明", "description_en": "About it",
+              "url": "https://example.org/a", "image_url": "https://example.org/a.png", "visibility": "subcommittee",
+              "subcommittee": "まちづくり部会", "tags": ["こども", "こども", "講座"], "keywords": ["べんきょうかい"],
+              "documents": [{"title": "資料1", "url": "https://example.org/1.pdf"}], "reminder_hours": [24]}
+    changed = client.patch(f"/api/v1/events/{event['id']}", headers=AUTH, json=change)
+    assert changed.status_code == 200, changed.text
+    got = changed.json()
+    for key, value in change.items():
+        expected = list(dict.fromkeys(value)) if key == "tags" else value
+        assert got[key] == expected, key
+    assert got["subcommittee_id"] is not None
+    # the whole is checked again: a 部会 that does not exist, half a coordinate, an http image
+    for bad, field in (({"subcommittee": "子育て健康部会"}, "subcommittee"), ({"latitude": None}, "longitude"),
+                       ({"image_url": "http://example.org/a.png"}, "image_url"),
+                       ({"visibility": "subcommittee", "subcommittee": None}, "subcommittee")):
+        refused = client.patch(f"/api/v1/events/{event['id']}", headers=AUTH, json=bad)
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", field], refused.text
+    assert client.get(f"/api/v1/events/{event['id']}", headers=AUTH).json()["subcommittee"] == "まちづくり部会"
+    public = client.patch(f"/api/v1/events/{event['id']}", headers=AUTH, json={"visibility": "public"}).json()
+    assert (public["visibility"], public["subcommittee"], public["subcommittee_id"]) == ("public", None, None)
+
+
+def test_a_cancellation_through_the_api_is_in_the_audit_log(bot: Bot, line: FakeLine, ward: Any,
+                                                            sessions: Any) -> None:
+    from db.models import AuditEntry
+
+    phone = Phone(bot, line, new_user_id())
+    phone.tap("リマインドする", phone.say("わんぱくまつり"))
+    event_id = _event_id(sessions, "わんぱくまつり")
+    cancelled = bot.client.patch(f"/api/v1/events/{event_id}", headers=AUTH, json={"status": "rain_cancelled"})
+    assert cancelled.json()["notified"] == 1
+    bot.wait_idle()
+    assert "中止" in texts(phone.new())
+    with sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "event.change")).one()
+    assert (entry.actor, entry.target) == ("api", f"event:{event_id}") and "1人に通知" in (entry.detail or "")

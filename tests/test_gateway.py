@@ -12,7 +12,7 @@ from bot.gateway import MONTHLY_LIMIT_FLAG
 from db.base import transaction
 from db.models import Delivery, SystemFlag, User
 from handlers.router import Context, Router
-from tests.conftest import Bot, new_user_id, wait_for
+from tests.helpers import Bot, new_user_id, put_first, wait_for
 
 
 def follower(bot: Bot, line: Any) -> tuple[str, int]:
@@ -47,7 +47,7 @@ def answer_router(*messages: dict[str, Any]) -> Router:
 
 def test_a_long_text_is_split_never_truncated(bot: Bot, line: Any) -> None:
     body = "\n".join(f"{i:05d} 区政会議のおしらせ。" + "あ" * 80 for i in range(150))  # about 14,000 characters
-    bot.client.app.state.runtime.processor.dispatcher.routers.insert(0, answer_router({"type": "text", "text": body}))
+    put_first(bot.client, answer_router({"type": "text", "text": body}))
     bot.send(ev.text_message(new_user_id(), "たくさん"))
     texts = [m["text"] for r in line.sent() for m in r.body["messages"]]
     assert len(texts) == 3 and all(len(t) <= 5000 for t in texts)
@@ -56,7 +56,7 @@ def test_a_long_text_is_split_never_truncated(bot: Bot, line: Any) -> None:
 
 def test_more_than_five_messages_go_as_one_reply_then_pushes_in_order(bot: Bot, line: Any) -> None:
     messages = [{"type": "text", "text": f"{i}"} for i in range(12)]
-    bot.client.app.state.runtime.processor.dispatcher.routers.insert(0, answer_router(*messages))
+    put_first(bot.client, answer_router(*messages))
     bot.send(ev.text_message(new_user_id(), "たくさん"))
     sent = line.sent()
     assert [r.path.rsplit("/", 1)[-1] for r in sent] == ["reply", "push", "push"]

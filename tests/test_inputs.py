@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot import messages, postback
 from bot.signature import sign
 from db.models import InboxEvent
-from tests.conftest import SECRET
+from tests.helpers import SECRET
 
 
 @given(st.text(max_size=400))

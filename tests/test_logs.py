@@ -8,8 +8,7 @@ import re
 from typing import Any
 
 from bot import webhook_events as ev
-from tests.conftest import ADMIN, SECRET, TOKEN, Bot, new_user_id
-from tests.test_console import PASSWORD, csrf_of, login, make_staff
+from tests.helpers import ADMIN, PASSWORD, SECRET, TOKEN, Bot, csrf_of, login, make_staff, new_user_id
 
 
 def test_secrets_never_reach_the_logs(client: Any, sessions: Any, line: Any, caplog: Any) -> None:

@@ -6,12 +6,9 @@ import csv
 import io
 from typing import Any
 
-from db import demo
-from db.base import transaction
-from tests.conftest import ADMIN, Bot, new_user_id
+import demo
 from tests.fakeline.server import FakeLine
-from tests.phone import Phone, actions, texts
-from tests.test_surveys import link_member
+from tests.helpers import ADMIN, Bot, Phone, actions, link_member, new_user_id, texts, work
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
@@ -57,8 +54,8 @@ def test_an_opinion_can_be_cancelled_and_names_are_kept_when_given(bot: Bot, lin
 
 
 def test_members_send_pre_meeting_opinions(bot: Bot, line: FakeLine, sessions: Any) -> None:
-    with transaction(sessions) as session:
-        demo.load(session)
+    with work(sessions) as unit:
+        demo.load(unit)
     member, _ = link_member(bot, line, "まちの委員", "まちづくり部会")
     choose = member.say("事前意見")
     labels = [a["label"] for a in actions(choose)]

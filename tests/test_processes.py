@@ -18,9 +18,7 @@ from sqlalchemy import func, select
 
 from bot import webhook_events as ev
 from db.models import Broadcast, Delivery, InboxEvent
-from tests.conftest import ADMIN, SECRET, TOKEN, new_user_id, wait_for
-from tests.processes import ROOT, AppProcess, post_events
-from tests.test_broadcasts import people
+from tests.helpers import ADMIN, ROOT, SECRET, TOKEN, AppProcess, new_user_id, people, post_events, wait_for
 
 ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 

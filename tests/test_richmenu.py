@@ -10,10 +10,8 @@ from PIL import Image
 
 from richmenu import deploy, images
 from richmenu.menus import HEIGHT, MENUS, WIDTH, request_body
-from tests.conftest import ADMIN, Bot, new_user_id, wait_for
 from tests.fakeline.server import FakeLine
-from tests.phone import Phone, texts
-from tests.test_surveys import link_member
+from tests.helpers import ADMIN, Bot, Phone, link_member, new_user_id, texts, wait_for
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 

@@ -6,18 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from db import demo
-from db.base import transaction
+import demo
 from main import create_app
-from tests.browser import browser_page, screenshot, serve
-from tests.conftest import make_settings
+from tests.helpers import browser_page, make_settings, screenshot, serve, work
 
 
 @contextmanager
 def simulator(database_url: str, sessions: Any, user: str) -> Iterator[Any]:
     """The demo served with no LINE account (as with `make run`), its simulator open as `user`."""
-    with transaction(sessions) as session:
-        demo.load(session)
+    with work(sessions) as unit:
+        demo.load(unit)
     with serve(create_app(make_settings(database_url, None))) as base, browser_page() as page:
         page.goto(base + "/simulator")
         page.wait_for_selector("#user option", state="attached")

@@ -8,7 +8,6 @@ import io
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select
 
 from bot import clock, postback
@@ -16,29 +15,10 @@ from bot import webhook_events as ev
 from db.base import transaction
 from db.models import AnonymousAnswerSet, Survey, SurveyReminder, SurveyResponse
 from surveys import service
-from tests.conftest import ADMIN, Bot, new_user_id
 from tests.fakeline.server import FakeLine
-from tests.phone import Phone, actions, texts
+from tests.helpers import AUTH, Bot, Phone, actions, api, handling_statements, link_member, new_user_id, texts, work
 
-AUTH = {"Authorization": f"Bearer {ADMIN}"}
 SCALE = ["そう思う", "どちらかといえばそう思う", "どちらかといえばそう思わない", "そう思わない"]
-
-
-def api(client: TestClient, method: str, path: str, **kw: Any) -> Any:
-    response = client.request(method, "/api/v1" + path, headers=AUTH, **kw)
-    assert response.status_code < 300, response.text
-    if response.status_code == 204:
-        return None
-    return response.json() if response.headers.get("content-type", "").startswith("application/json") else response
-
-
-def link_member(bot: Bot, line: FakeLine, name: str, subcommittee: str | None) -> tuple[Phone, int]:
-    member = api(bot.client, "POST", "/members", json={"name": name, "subcommittee": subcommittee})
-    code = api(bot.client, "POST", f"/members/{member['id']}/link-code")["code"]
-    phone = Phone(bot, line, new_user_id())
-    phone.follow()
-    assert f"{name}さん、登録できました" in texts(phone.say(code.lower().replace("-", " ")))
-    return phone, member["id"]
 
 
 def open_survey(bot: Bot, template: str = "council-questionnaire", anonymous: bool = False,
@@ -458,9 +438,9 @@ def test_every_issued_code_is_one_the_bot_recognises(sessions: Any, monkeypatch:
     # the first draws would make an all-digit code (seen once in CI) and then an all-letter one
     draws = iter("23456789" + "ABCDEFGH" + "AB3DEF7H")
     monkeypatch.setattr(members_service.secrets, "choice", lambda _alphabet: next(draws))
-    with transaction(sessions) as session:
-        member = members_service.create(session, name="港 五郎")
-        code, _expires = members_service.issue_link_code(session, member=member)
+    with work(sessions) as unit:
+        member = members_service.create(unit, members_service.MemberInput(name="港 五郎"))
+        [(_member, code, _expires)] = members_service.issue_link_codes(unit, [member])
     assert code == "AB3D-EF7H"
     assert members_service.looks_like_code(code) == "AB3DEF7H"
 
@@ -469,7 +449,6 @@ def test_an_answer_costs_a_handful_of_statements(bot: Bot, line: FakeLine, counc
     """An answer reads user, member, survey, response and state once each and writes the response, the next
     question and the event's outcome: at most 10 statements. The conversation row is not rewritten when it says
     the same as before, and the template version is read once, not for every answer."""
-    from tests.statements import handling_statements
 
     open_survey(bot)
     phone = council[0]
@@ -480,3 +459,31 @@ def test_an_answer_costs_a_handful_of_statements(bot: Bot, line: FakeLine, counc
     assert len(handled[0]) <= 10, "\n".join(handled[0])
     assert not any(s.startswith("UPDATE conversations") for s in handled[0])
     assert not any("survey_template_versions" in s for s in handled[0])
+
+
+def test_every_clients_changes_are_audited_with_their_actor(bot: Bot, line: FakeLine, sessions: Any) -> None:
+    """The API (as `api`), the LINE user who links (by name) and the scheduler each leave their line."""
+    from db.models import AuditEntry
+
+    phone, member_id = link_member(bot, line, "港 六郎", "まちづくり部会")
+    phone.say("ご意見")
+    with sessions() as session:
+        entries = [(e.actor, e.action, e.target) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert entries[:2] == [("api", "member.create", f"member:{member_id}"),
+                           ("api", "member.codes", f"member:{member_id}")]
+    actor, action, target = entries[2]
+    assert actor.startswith("LINE ") and actor.endswith(f"({phone.user_id[:9]})")  # their LINE name, then the ID
+    assert (action, target) == ("member.link", f"member:{member_id}")
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    survey_id = api(bot.client, "POST", "/surveys", json={
+        "template_id": "council-questionnaire", "opens_at": soon.isoformat(),
+        "closes_at": (soon + dt.timedelta(days=7)).isoformat()})["id"]
+    assert api(bot.client, "POST", f"/surveys/{survey_id}/open")["status"] == "scheduled"
+    with sessions() as session:
+        assert session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "survey.schedule")).one() == "api"
+    with transaction(sessions) as session:
+        session.get(Survey, survey_id).opens_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    bot.client.portal.call(bot.client.app.state.runtime.run_surveys)
+    with sessions() as session:
+        opened = session.scalars(select(AuditEntry).where(AuditEntry.action == "survey.open")).one()
+    assert (opened.actor, opened.target) == ("scheduler", f"survey:{survey_id}")

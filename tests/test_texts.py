@@ -8,10 +8,9 @@ import re
 from pathlib import Path
 
 from bot import texts
-from tests.conftest import Bot, new_user_id
 from tests.fakeline.server import FakeLine
-from tests.phone import Phone, actions
-from tests.phone import texts as shown_text
+from tests.helpers import Bot, Phone, actions, new_user_id
+from tests.helpers import texts as shown_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = [p for folder in ("bot", "handlers", "events", "surveys", "members", "opinions", "api")

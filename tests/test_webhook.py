@@ -12,7 +12,7 @@ from bot import webhook_events as ev
 from db.base import transaction
 from db.models import Delivery, InboxEvent, User
 from handlers.router import Context, Router
-from tests.conftest import SECRET, Bot, new_user_id, wait_for
+from tests.helpers import SECRET, Bot, new_user_id, put_first, wait_for
 
 
 def count(sessions: Any, model: Any, *where: Any) -> int:
@@ -156,7 +156,7 @@ def _failing_router(fail_times: int) -> tuple[Router, list[int]]:
 
 def test_a_failure_during_processing_is_retried_and_its_answer_sent_once(bot: Bot, line: Any, sessions: Any) -> None:
     router, calls = _failing_router(fail_times=2)
-    bot.client.app.state.runtime.processor.dispatcher.routers.insert(0, router)
+    put_first(bot.client, router)
     user_id = new_user_id()
     bot.send(ev.text_message(user_id, "こわれる"))
     wait_for(lambda: count(sessions, InboxEvent, InboxEvent.status == "done") == 1)
@@ -169,7 +169,7 @@ def test_a_failure_during_processing_is_retried_and_its_answer_sent_once(bot: Bo
 def test_an_event_that_keeps_failing_is_kept_as_failed_and_does_not_block_the_user(bot: Bot, line: Any,
                                                                                   sessions: Any) -> None:
     router, calls = _failing_router(fail_times=100)
-    bot.client.app.state.runtime.processor.dispatcher.routers.insert(0, router)
+    put_first(bot.client, router)
     user_id = new_user_id()
     bot.post(ev.text_message(user_id, "こわれる", timestamp=1_800_000_000_000),
              ev.text_message(user_id, "ヘルプ", timestamp=1_800_000_001_000))

@@ -1,4 +1,5 @@
-"""Demo data for `make run`: idempotent, a second run adds nothing twice."""
+"""Demo data for `make run`: idempotent, a second run adds nothing twice. It goes through the domains' commands,
+as the console and the API do, so the demo cannot hold data they would refuse."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.gateway import Outbox
+from bot.work import Work
 from db.models import Event, Member, StaffAccount, Survey, User
+from events import service as events
+from events.schema import MEETINGS, EventInput
+from members import service as members
+from members.service import MemberInput
+from simulator import sim_user_id
+from staff import service as staff
+from surveys import service as surveys
+from surveys.service import SurveyInput
 
 DEMO_RESIDENTS = [
     # (simulator key, display name, language)
@@ -54,8 +63,6 @@ DEMO_EVENTS: list[tuple[Any, ...]] = [
 
 
 def _user(session: Session, key: str, name: str, language: str) -> tuple[User, bool]:
-    from bot.simulator import sim_user_id
-
     line_id = sim_user_id(key)
     user = session.scalars(select(User).where(User.line_user_id == line_id)).first()
     if user is not None:
@@ -67,16 +74,13 @@ def _user(session: Session, key: str, name: str, language: str) -> tuple[User, b
     return user, True
 
 
-def load(session: Session, outbox: Outbox | None = None) -> dict[str, int]:
+def load(work: Work) -> dict[str, int]:
     """Create what is missing; return how many rows of each kind were added."""
-    from members import service as members
-    from staff import service as staff
-    from surveys import service as surveys
-
+    session = work.session
     added = {"users": 0, "members": 0, "surveys": 0, "events": 0, "staff accounts": 0}
     if session.scalars(select(StaffAccount.id)).first() is None:
         name, password, role = DEMO_STAFF
-        staff.create(session, name=name, password=password, role=role, user_id=None)
+        staff.create(work, name=name, password=password, role=role, user_id=None)
         added["staff accounts"] = 1
     for key, name, language in DEMO_RESIDENTS:
         added["users"] += _user(session, key, name, language)[1]
@@ -85,8 +89,8 @@ def load(session: Session, outbox: Outbox | None = None) -> dict[str, int]:
 
     for name, subcommittee, linked in DEMO_MEMBERS:
         if session.scalars(select(Member).where(Member.name == name)).first() is None:
-            member = members.create(session, name=name, subcommittee=subcommittee,
-                                    term_end=dt.date(clock.today_jst().year + 1, 3, 31))
+            member = members.create(work, MemberInput(name=name, subcommittee=subcommittee,
+                                                      term_end=dt.date(clock.today_jst().year + 1, 3, 31)))
             if linked:
                 member.user_id, member.linked_at = member_user.id, clock.now()
             added["members"] += 1
@@ -96,21 +100,19 @@ def load(session: Session, outbox: Outbox | None = None) -> dict[str, int]:
     if existing is not None and existing.closes_at <= clock.now():  # an old demo: open it again
         existing.closes_at, existing.status, existing.closed_at = closes.astimezone(dt.UTC), "open", None
     if existing is None:
-        survey = surveys.create(session, template_key="council-questionnaire", title=DEMO_SURVEY_TITLE,
-                                opens_at=clock.now(), closes_at=closes.astimezone(dt.UTC),
-                                anonymous=True, target_year="H31")
-        surveys.open_survey(session, survey=survey, outbox=outbox or Outbox(line_enabled=False))
+        survey = surveys.create(work, SurveyInput(template_id="council-questionnaire", title=DEMO_SURVEY_TITLE,
+                                                  closes_at=closes.astimezone(dt.UTC), anonymous=True,
+                                                  target_year="H31"))
+        surveys.open_survey(work, survey)
         added["surveys"] += 1
-    added["events"] = _events(session)
+    added["events"] = _events(work)
     session.flush()
     return added
 
 
-def _events(session: Session) -> int:
+def _events(work: Work) -> int:
     """The seed's events, placed in the coming weeks so a fresh demo always has something upcoming."""
-    from events import service as events
-    from members import service as members
-
+    session = work.session
     added = 0
     today = clock.today_jst()
     for (title, kind, days, hour, length, venue, address, lat, lon, tags, keywords, visibility,
@@ -127,16 +129,12 @@ def _events(session: Session) -> int:
             continue
         documents = ([{"title": "資料１ 中間振り返り", "url": WARD_SITE}, {"title": "特にご意見をいただきたい項目",
                                                                           "url": WARD_SITE}]
-                     if kind in events.MEETINGS else [])
-        event = Event(
+                     if kind in MEETINGS else [])
+        events.create(work, EventInput(
             title=title, kind=kind, starts_at=starts.astimezone(dt.UTC), ends_at=ends.astimezone(dt.UTC),
             venue=venue, address=address, latitude=lat, longitude=lon, tags=tags, keywords=keywords,
-            visibility=visibility, url=WARD_SITE, documents=documents,
-            subcommittee_id=members.subcommittee_by_name(session, subcommittee).id if subcommittee else None,
+            visibility=visibility, url=WARD_SITE, documents=documents, subcommittee=subcommittee,
             description=f"{title}を開催します。くわしくは港区のホームページをご覧ください。",
-        )
-        session.add(event)
-        session.flush()
-        events.schedule_reminders(session, event=event)
+        ))
         added += 1
     return added

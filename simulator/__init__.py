@@ -1,6 +1,7 @@
 """GET /simulator: chat with the bot as a LINE user, through the real path (signed webhook, inbox, outbox).
 
-Development only: in production every route here answers 404.
+A development client, like the demo data: it sits on top, beside main.py. In production every route here answers
+404.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from bot import webhook_events
+from bot.work import Services
 from db.base import transaction
 from db.models import Delivery, InboxEvent, User
+from members import service as members
+from richmenu import images
+from richmenu.menus import HEIGHT, WIDTH, request_body
 
 router = APIRouter(prefix="/simulator", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -29,8 +34,8 @@ def sim_user_id(key: str) -> str:
     return "U" + hashlib.sha256(f"simulator:{key}".encode()).hexdigest()[:32]
 
 
-def _development_only(request: Request) -> Any:
-    runtime = request.app.state.runtime
+def _development_only(request: Request) -> Services:
+    runtime: Services = request.app.state.runtime
     if runtime.settings.is_production:
         raise HTTPException(status_code=404)
     return runtime
@@ -110,8 +115,6 @@ async def send_event(request: Request, body: SimulatedEvent) -> dict[str, Any]:
 async def rich_menu(request: Request, user_id: str) -> dict[str, Any]:
     """The menu this user sees on LINE: the members' menu once linked, else the residents'."""
     runtime = _development_only(request)
-    from members import service as members
-    from richmenu.menus import HEIGHT, WIDTH, request_body
 
     def kind() -> str:
         with runtime.sessions() as session:
@@ -127,8 +130,6 @@ async def rich_menu(request: Request, user_id: str) -> dict[str, Any]:
 @router.get("/richmenu/{kind}.png")
 async def rich_menu_image(request: Request, kind: Literal["resident", "member"]) -> Response:
     _development_only(request)
-    from richmenu import images
-
     return Response(await run_in_threadpool(images.render, kind), media_type="image/png")
 
 

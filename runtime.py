@@ -1,11 +1,13 @@
-"""The running parts of one app process: database, gateway, inbox processor, scheduler, and their lifecycle."""
+"""The composition root: the running parts of one app process (database, gateway, inbox processor, scheduler)
+wired together, and their lifecycle. Nothing imports this module but main.py, the demo and the tests."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,13 +16,14 @@ from bot import clock
 from bot.gateway import LineGateway
 from bot.inbox import InboxProcessor, InboxWriter, Traffic
 from bot.scheduler import Scheduler
+from bot.work import SCHEDULER_ACTOR, Work, unit_of_work
 from broadcasts import service as broadcasts
 from config import Settings
 from db.base import claim_sqlite_worker, make_engine, make_session_factory, transaction
 from db.migrate import ensure_migrated
 from db.models import SystemFlag
 from events import service as events
-from handlers import build_dispatcher
+from handlers import build_dispatch
 from surveys import service as surveys
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,8 @@ class Runtime:
         self.gateway = LineGateway(settings, self.sessions)
         self.inbox_writer = InboxWriter(self.sessions)
         self.traffic = Traffic()  # webhook requests in flight: handling gives way to them
-        self.processor = InboxProcessor(settings, self.sessions, build_dispatcher(), self.gateway, self.traffic)
+        dispatch = build_dispatch(outbox=self.gateway.outbox, settings=settings)
+        self.processor = InboxProcessor(settings, self.sessions, dispatch, self.gateway, self.traffic)
         self.scheduler = Scheduler()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -44,6 +48,20 @@ class Runtime:
         self._broadcast_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._release_worker_lock: Callable[[], None] = lambda: None
+
+    @contextmanager
+    def work(self, actor: str) -> Iterator[Work]:
+        """One unit of work (bot.work): session, outbox and audit, committed once; the gateway woken after."""
+        with unit_of_work(self.sessions, outbox=self.gateway.outbox, settings=self.settings, actor=actor,
+                          wake=self._wake_gateway) as work:
+            yield work
+
+    def _wake_gateway(self) -> None:
+        """Wake the gateway from any thread (routes run in worker threads)."""
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self.gateway.wake)
+        else:
+            self.gateway.wake()
 
     async def start(self) -> None:
         ensure_migrated(self.engine)
@@ -108,29 +126,24 @@ class Runtime:
     async def run_surveys(self) -> None:
         """Open scheduled surveys, close expired ones, send due reminders (each exactly once)."""
 
-        def work() -> dict[str, int]:
-            with transaction(self.sessions) as session:
-                return surveys.run_due(session, outbox=self.gateway.outbox, quiet_start=self.settings.quiet_hours_start,
-                                       quiet_end=self.settings.quiet_hours_end)
+        def job() -> dict[str, int]:
+            with self.work(SCHEDULER_ACTOR) as work:
+                return surveys.run_due(work)
 
-        done = await asyncio.to_thread(work)
+        done = await asyncio.to_thread(job)
         if any(done.values()):
             log.info("survey jobs: %s", done)
-            self.gateway.wake()
 
     async def run_reminders(self) -> None:
         """Send due event reminders (each exactly once; skipped, never late, once the event has started)."""
 
-        def work() -> dict[str, int]:
-            with transaction(self.sessions) as session:
-                return events.run_due(session, outbox=self.gateway.outbox, base_url=self.settings.public_base_url,
-                                      quiet_start=self.settings.quiet_hours_start,
-                                      quiet_end=self.settings.quiet_hours_end)
+        def job() -> dict[str, int]:
+            with self.work(SCHEDULER_ACTOR) as work:
+                return events.run_due(work)
 
-        done = await asyncio.to_thread(work)
+        done = await asyncio.to_thread(job)
         if done["sent"] or done["skipped"]:
             log.info("event reminders: %s", done)
-            self.gateway.wake()
 
     def kick_broadcasts(self) -> None:
         """Start a broadcast confirmed for now at once, when this process does the background work (callable from
@@ -146,22 +159,17 @@ class Runtime:
     async def run_broadcasts(self) -> None:
         """Start due broadcasts (quiet hours respected unless urgent) and mark finished ones done."""
 
-        def work() -> dict[str, int]:
-            with transaction(self.sessions) as session:
-                done = broadcasts.run_due(session, outbox=self.gateway.outbox,
-                                          quiet_start=self.settings.quiet_hours_start,
-                                          quiet_end=self.settings.quiet_hours_end)
+        def job() -> dict[str, int]:
+            with self.work(SCHEDULER_ACTOR) as work:
+                done = broadcasts.run_due(work)
             done["chunks"] = 0
             while True:  # one transaction a chunk; the gateway starts on the first while the rest are queued
-                with transaction(self.sessions) as session:
-                    if not broadcasts.queue_chunk(session, outbox=self.gateway.outbox):
+                with self.work(SCHEDULER_ACTOR) as work:
+                    if not broadcasts.queue_chunk(work):
                         return done
                 done["chunks"] += 1
-                if self._loop is not None:
-                    self._loop.call_soon_threadsafe(self.gateway.wake)
 
         async with self._broadcast_lock:
-            done = await asyncio.to_thread(work)
+            done = await asyncio.to_thread(job)
         if done["started"] or done["chunks"]:
             log.info("broadcasts: %s", done)
-            self.gateway.wake()

@@ -1,0 +1,169 @@
+"""The outbox: every message the bot sends is a Delivery row first, written in the caller's transaction.
+
+A handler's state change and the messages it answers with commit together or not at all; the gateway
+(bot/gateway.py) sends committed rows later. This module writes deliveries and names their statuses; nothing else
+does (other modules ask it). It does not import the LINE SDK.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from enum import StrEnum
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.messages import Message, chunk, normalise
+from db.models import Delivery, User
+
+MULTICAST_LIMIT = 500
+REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)  # LINE keeps a token about a minute; leave a margin
+# A multicast written with held=True waits for release(): a broadcast's requests leave once all are queued.
+HELD_UNTIL_RELEASED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+QUEUED_FLAG = "outbox.queued"  # set in session.info when a delivery was added: wake the gateway after the commit
+
+
+class Status(StrEnum):
+    """What became of a delivery."""
+
+    OUTBOX = "outbox"  # development without LINE: kept for the simulator to show
+    PENDING = "pending"  # waiting to be sent (or retried)
+    SENDING = "sending"  # claimed by a sender (a lease)
+    HELD = "held"  # LINE's monthly limit: waits for next month
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the user blocked the bot, or there was nothing to do
+
+
+# A delivery in these statuses keeps the next one of its order key (one user's messages) waiting.
+IN_FLIGHT = (Status.PENDING, Status.SENDING)
+UNFINISHED = (Status.PENDING, Status.SENDING, Status.HELD)
+
+
+def outcome(status: str | None) -> str:
+    """A delivery status as a person reads it: sent | failed | pending (development's outbox counts as sent)."""
+    if status in (Status.SENT, Status.OUTBOX):
+        return "sent"
+    if status in (Status.FAILED, Status.SKIPPED):
+        return "failed"
+    return "pending"
+
+
+class Outbox:
+    """Turns messages into Delivery rows within the caller's transaction."""
+
+    def __init__(self, *, line_enabled: bool) -> None:
+        # Without LINE credentials (development) messages stay in the outbox for the simulator to show.
+        self.initial_status = Status.PENDING if line_enabled else Status.OUTBOX
+
+    def reply(
+        self, session: Session, *, user: User, messages: Sequence[Message], reply_token: str | None,
+        received_at: dt.datetime, source: str | None = None,
+    ) -> list[Delivery]:
+        """Answer a user: the first five messages by reply (free, while the token is fresh), the rest by push."""
+        groups = chunk(normalise(list(messages)))
+        rows = []
+        for i, group in enumerate(groups):
+            use_reply = i == 0 and reply_token is not None
+            rows.append(
+                self._add(
+                    session, kind="reply" if use_reply else "push", user=user, recipients=[user.line_user_id],
+                    messages=group, source=source, order_key=f"u:{user.line_user_id}",
+                    reply_token=reply_token if use_reply else None,
+                    reply_token_expires_at=received_at + REPLY_TOKEN_LIFETIME if use_reply else None,
+                )
+            )
+        return rows
+
+    def push(
+        self, session: Session, *, user: User, messages: Sequence[Message], source: str | None = None
+    ) -> list[Delivery]:
+        """Push to one user; nothing is queued for a user who has blocked the bot."""
+        if not user.is_reachable:
+            return []
+        return [
+            self._add(session, kind="push", user=user, recipients=[user.line_user_id], messages=group,
+                      source=source, order_key=f"u:{user.line_user_id}")
+            for group in chunk(normalise(list(messages)))
+        ]
+
+    def push_many(self, session: Session, *, pushes: Sequence[tuple[User, Sequence[Message], str]]) -> int:
+        """Many pushes (user, messages, source) in one INSERT, for a scheduler tick that queues thousands;
+        unreachable users are left out."""
+        now = clock.now()
+        rows = [
+            {"kind": "push", "user_id": user.id, "recipients": [user.line_user_id], "messages": group,
+             "retry_key": str(uuid.uuid4()), "order_key": f"u:{user.line_user_id}", "source": source,
+             "status": self.initial_status, "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for user, messages, source in pushes if user.is_reachable
+            for group in chunk(normalise(list(messages)))
+        ]
+        if rows:
+            session.execute(insert(Delivery), rows)
+            session.info[QUEUED_FLAG] = True
+        return len(rows)
+
+    def switch_menu(self, session: Session, *, user: User, menu: str | None) -> Delivery:
+        """Show the user the named rich menu (a linked member's), or the default one again (menu=None)."""
+        return self._add(session, kind="richmenu", user=user, recipients=[user.line_user_id],
+                         messages=[{"menu": menu}], source="richmenu", order_key=f"u:{user.line_user_id}")
+
+    def multicast(
+        self, session: Session, *, line_user_ids: Sequence[str], messages: Sequence[Message], source: str | None = None,
+        held: bool = False,
+    ) -> list[Delivery]:
+        """The same messages to many users, in requests of at most 500 recipients and five messages. With held=True
+        the requests wait until release(session, source=...)."""
+        rows = []
+        ids = list(dict.fromkeys(line_user_ids))  # no one twice
+        for group in chunk(normalise(list(messages))):
+            for start in range(0, len(ids), MULTICAST_LIMIT):
+                batch = ids[start : start + MULTICAST_LIMIT]
+                row = self._add(session, kind="multicast", user=None, recipients=batch, messages=group,
+                                source=source, order_key=f"m:{uuid.uuid4()}")
+                if held:
+                    row.next_attempt_at = HELD_UNTIL_RELEASED
+                rows.append(row)
+        return rows
+
+    def broadcast(
+        self, session: Session, *, messages: Sequence[Message], source: str | None = None
+    ) -> list[Delivery]:
+        """Every friend of the bot, through LINE's broadcast endpoint (one request, whatever the number)."""
+        key = f"b:{uuid.uuid4()}"
+        return [self._add(session, kind="broadcast", user=None, recipients=[], messages=group, source=source,
+                          order_key=key) for group in chunk(normalise(list(messages)))]
+
+    @staticmethod
+    def release(session: Session, *, source: str) -> None:
+        """Let the held multicasts of this source leave now."""
+        session.execute(update(Delivery).where(Delivery.source == source, Delivery.status == Status.PENDING,
+                                               Delivery.next_attempt_at == HELD_UNTIL_RELEASED)
+                        .values(next_attempt_at=clock.now()).execution_options(synchronize_session=False))
+        session.info[QUEUED_FLAG] = True
+
+    @staticmethod
+    def unfinished(session: Session, *, source: str) -> int:
+        """How many deliveries of this source are not finished yet."""
+        return int(session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.source == source, Delivery.status.in_(UNFINISHED))) or 0)
+
+    @staticmethod
+    def statuses(session: Session, *, source: str) -> list[str]:
+        return list(session.scalars(select(Delivery.status).where(Delivery.source == source)))
+
+    def _add(self, session: Session, *, kind: str, user: User | None, recipients: list[str], messages: list[Message],
+             source: str | None, order_key: str, reply_token: str | None = None,
+             reply_token_expires_at: dt.datetime | None = None) -> Delivery:
+        row = Delivery(
+            kind=kind, user_id=user.id if user else None, recipients=recipients, messages=messages,
+            reply_token=reply_token, reply_token_expires_at=reply_token_expires_at,
+            retry_key=str(uuid.uuid4()), order_key=order_key, source=source, status=self.initial_status,
+            next_attempt_at=clock.now(),
+        )
+        session.add(row)
+        session.info[QUEUED_FLAG] = True
+        return row
