@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from api.deps import API_ACTOR, Id, RuntimeDep, invalid, not_found
 from bot.inputs import InputError
-from db.base import transaction
 from db.models import Survey
 from surveys import results, service
 from surveys.service import SurveyInput
@@ -43,8 +42,8 @@ def _out(session: Session, survey: Survey) -> SurveyOut:
 
 @router.get("/survey-templates")
 def list_templates(runtime: RuntimeDep) -> list[dict[str, Any]]:
-    with transaction(runtime.sessions) as session:
-        versions = service.sync_templates(session)
+    with runtime.work(API_ACTOR) as work:
+        versions = service.sync_templates(work.session)
         return [{**results.template_summary(service.definition.from_dict(v.definition)),
                  "version": v.version, "version_id": v.id} for v in versions.values()]
 

@@ -8,12 +8,25 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot import clock
 from bot.inputs import InputError, validate
 from broadcasts import service
-from console.deps import Editor, FormError, Id, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
+from console.deps import (
+    Editor,
+    FormError,
+    Id,
+    Posted,
+    Staff,
+    StaffDep,
+    get_or_404,
+    parse_local,
+    redirect,
+    render,
+    runtime_of,
+)
 from db.models import Broadcast, Event, Survey, User
 from events.service import OPT_IN_CATEGORIES
 from members import service as members
@@ -23,7 +36,7 @@ SLOTS = 5
 LOG_PAGE = 100
 
 
-def _get(session: Any, broadcast_id: Id, lock: bool = False) -> Broadcast:
+def _get(session: Session, broadcast_id: Id, lock: bool = False) -> Broadcast:
     return get_or_404(session, Broadcast, broadcast_id, "配信", lock=lock)
 
 
@@ -76,7 +89,7 @@ def _form_of(broadcast: Broadcast) -> dict[str, Any]:
     return values
 
 
-def _compose(request: Request, staff: Any, *, form: Any, broadcast: Broadcast | None = None, error: str | None = None,
+def _compose(request: Request, staff: Staff, *, form: Any, broadcast: Broadcast | None = None, error: str | None = None,
              status_code: int = 200) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         events = list(session.scalars(select(Event).where(Event.ends_at >= clock.now()).order_by(Event.starts_at)))

@@ -11,7 +11,19 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.inputs import InputError, validate
-from console.deps import Editor, FormError, Id, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
+from console.deps import (
+    Editor,
+    FormError,
+    Id,
+    Posted,
+    Staff,
+    StaffDep,
+    get_or_404,
+    parse_local,
+    redirect,
+    render,
+    runtime_of,
+)
 from db.models import Event
 from events import service
 from events.schema import CANCELLED, KIND_LABELS, MEETINGS, STATUS_LABELS, VISIBILITY_LABELS, EventInput
@@ -69,7 +81,7 @@ def _fields(form: Any) -> dict[str, Any]:
     return values
 
 
-def _form_page(request: Request, staff: Any, session: Session, event: Event | None, status_code: int = 200,
+def _form_page(request: Request, staff: Staff, session: Session, event: Event | None, status_code: int = 200,
                form: Any = None, error: str | None = None, errors: dict[str, str] | None = None) -> HTMLResponse:
     attendance = service.attendance(session, event) if event is not None and event.kind in MEETINGS else None
     return render(request, "event_form.html", staff, status_code, event=event, form=form, error=error,

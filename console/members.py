@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.inputs import InputError, validate
-from console.deps import Editor, Id, Posted, StaffDep, redirect, render, runtime_of
+from console.deps import Editor, Id, Posted, Staff, StaffDep, redirect, render, runtime_of
 from db.models import Member, Subcommittee
 from members import service
 from members.service import MemberInput
@@ -24,7 +24,7 @@ def _rows(session: Session) -> list[tuple[Member, str | None]]:
         service.with_subcommittees().order_by(Subcommittee.name, Member.id))]
 
 
-def _page(request: Request, staff: Any, status_code: int = 200, **context: Any) -> HTMLResponse:
+def _page(request: Request, staff: Staff, status_code: int = 200, **context: Any) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         subcommittees = service.subcommittee_names(session)
         return render(request, "members.html", staff, status_code, rows=_rows(session), subcommittees=subcommittees,

@@ -9,14 +9,14 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.deps import Admin, Id, Posted, get_or_404, redirect, render, runtime_of
+from console.deps import Admin, Id, Posted, Staff, get_or_404, redirect, render, runtime_of
 from db.models import StaffAccount, User
 from staff import service
 
 router = APIRouter()
 
 
-def _page(request: Request, staff: Any, status_code: int = 200, **context: Any) -> HTMLResponse:
+def _page(request: Request, staff: Staff, status_code: int = 200, **context: Any) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         accounts = list(session.execute(select(StaffAccount, User.display_name).outerjoin(
             User, User.id == StaffAccount.user_id).order_by(StaffAccount.id)))

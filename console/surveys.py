@@ -7,9 +7,22 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.inputs import InputError, validate
-from console.deps import Editor, FormError, Id, Posted, StaffDep, get_or_404, parse_local, redirect, render, runtime_of
+from console.deps import (
+    Editor,
+    FormError,
+    Id,
+    Posted,
+    Staff,
+    StaffDep,
+    get_or_404,
+    parse_local,
+    redirect,
+    render,
+    runtime_of,
+)
 from db.models import Survey
 from members import service as members
 from surveys import results, service
@@ -18,11 +31,11 @@ from surveys.service import STATUSES, SurveyInput
 router = APIRouter(prefix="/surveys")
 
 
-def _get(session: Any, survey_id: Id) -> Survey:
+def _get(session: Session, survey_id: Id) -> Survey:
     return get_or_404(session, Survey, survey_id, "アンケート")
 
 
-def _list(request: Request, staff: Any, status_code: int = 200, **context: Any) -> HTMLResponse:
+def _list(request: Request, staff: Staff, status_code: int = 200, **context: Any) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         rows = []
         for survey in session.scalars(select(Survey).order_by(Survey.id.desc()).limit(200)):

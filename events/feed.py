@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from db.models import Event
 from events import messages
+from events.schema import Visibility
 
 router = APIRouter(include_in_schema=False)
 ICS = "text/calendar; charset=utf-8"
@@ -22,7 +23,7 @@ async def feed(request: Request) -> Response:
     def build() -> bytes:
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
         with runtime.sessions() as session:
-            events = session.scalars(select(Event).where(Event.visibility == "public", Event.ends_at >= since)
+            events = session.scalars(select(Event).where(Event.visibility == Visibility.PUBLIC, Event.ends_at >= since)
                                      .order_by(Event.starts_at)).all()
             return messages.ics(list(events), runtime.settings.public_base_url)
 

@@ -12,7 +12,7 @@ from bot import clock
 from bot.messages import Message, message_action, postback_action, quick_reply, text, uri_action
 from bot.texts import t
 from db.models import Event
-from events.schema import CANCELLED
+from events.schema import CANCELLED, Status, Visibility
 
 
 def when(event: Event) -> str:
@@ -29,7 +29,7 @@ def when(event: Event) -> str:
 
 def title(event: Event, lang: str = "ja") -> str:
     name = (event.title_en or event.title) if lang == "en" else event.title
-    if event.status in (*CANCELLED, "changed"):
+    if event.status in (*CANCELLED, Status.CHANGED):
         return t(f"event.status.{event.status}", lang) + " " + name
     return name
 
@@ -51,7 +51,7 @@ def card(event: Event, base_url: str, lang: str = "ja") -> dict[str, Any]:
         buttons.append(postback_action(t("event.btn.map", lang), "event.map", e=event.id))
     if event.status not in CANCELLED:
         buttons.append(uri_action(t("event.btn.calendar", lang), ics_url(event, base_url)))
-        if event.visibility == "public":
+        if event.visibility == Visibility.PUBLIC:
             buttons.append(postback_action(t("event.btn.remind", lang), "event.remind", e=event.id))
     bubble: dict[str, Any] = {
         "type": "bubble", "size": "kilo",

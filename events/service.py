@@ -28,7 +28,7 @@ from db.models import (
     User,
 )
 from events import messages, search
-from events.schema import CANCELLED, MEETINGS, EventInput, Status
+from events.schema import CANCELLED, MEETINGS, EventInput, Kind, Status, Visibility
 from members import service as members
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ MAX_CARDS = 12
 NAME_MATCH = 0.75
 INQUIRY_MEMORY = dt.timedelta(days=30)
 # category words (events.search.CATEGORY_WORDS) to the kinds they also mean
-CATEGORY_KINDS = {"まつり": {"festival"}, "講座": {"lecture"}, "会議": set(MEETINGS)}
+CATEGORY_KINDS = {"まつり": {Kind.FESTIVAL}, "講座": {Kind.LECTURE}, "会議": set(MEETINGS)}
 # what residents can opt into in 通知設定: a reminder for every event of the category
 OPT_IN_CATEGORIES = ("まつり", "こども", "講座", "音楽", "ものづくり")
 
@@ -95,11 +95,12 @@ def _subcommittee_id(work: Work, data: EventInput) -> int | None:
 
 def visible_to(member: Member | None) -> Any:
     """A filter on Event: public events, and members' events for a linked member of their audience."""
-    conditions = [Event.visibility == "public"]
+    conditions = [Event.visibility == Visibility.PUBLIC]
     if member is not None:
-        conditions.append(Event.visibility == "members")
+        conditions.append(Event.visibility == Visibility.MEMBERS)
         if member.subcommittee_id is not None:
-            conditions.append((Event.visibility == "subcommittee") & (Event.subcommittee_id == member.subcommittee_id))
+            conditions.append((Event.visibility == Visibility.SUBCOMMITTEE)
+                              & (Event.subcommittee_id == member.subcommittee_id))
     return or_(*conditions)
 
 
@@ -204,9 +205,9 @@ def schedule_reminders(session: Session, *, event: Event) -> None:
 
 def audience(session: Session, event: Event) -> list[User]:
     """Who a reminder or notice goes to: members for meetings and members' events; subscribers otherwise."""
-    if event.visibility in ("members", "subcommittee") or event.kind in MEETINGS:
+    if event.visibility in (Visibility.MEMBERS, Visibility.SUBCOMMITTEE) or event.kind in MEETINGS:
         query = select(User).join(Member, Member.user_id == User.id).where(Member.active.is_(True))
-        if event.visibility == "subcommittee" and event.subcommittee_id is not None:
+        if event.visibility == Visibility.SUBCOMMITTEE and event.subcommittee_id is not None:
             query = query.where(Member.subcommittee_id == event.subcommittee_id)
     else:
         subscribed = select(EventSubscription.user_id).where(EventSubscription.event_id == event.id)
@@ -218,7 +219,7 @@ def audience(session: Session, event: Event) -> list[User]:
 
 def audiences(session: Session, events: list[Event]) -> dict[int, list[User]]:
     """audience() for many events at once: three queries for all public events together, however many."""
-    public = [e for e in events if e.visibility == "public" and e.kind not in MEETINGS]
+    public = [e for e in events if e.visibility == Visibility.PUBLIC and e.kind not in MEETINGS]
     out: dict[int, dict[int, User]] = {e.id: {} for e in public}
     if public:
         for event_id, user in session.execute(
@@ -313,7 +314,7 @@ def attendance(session: Session, event: Event) -> dict[str, Any]:
     """Who will attend, who is absent, who has not answered, who has read the documents."""
     query = select(Member, Subcommittee.name).outerjoin(Subcommittee, Subcommittee.id == Member.subcommittee_id)
     query = query.where(Member.active.is_(True))
-    if event.visibility == "subcommittee" and event.subcommittee_id is not None:
+    if event.visibility == Visibility.SUBCOMMITTEE and event.subcommittee_id is not None:
         query = query.where(Member.subcommittee_id == event.subcommittee_id)
     answers = {a.member_id: a for a in session.scalars(select(Attendance).where(Attendance.event_id == event.id))}
     out: dict[str, Any] = {"event_id": event.id, "title": event.title, "attending": [], "absent": [],

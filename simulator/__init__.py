@@ -20,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import webhook_events
 from bot.work import Services
-from db.base import transaction
 from db.models import Delivery, InboxEvent, User
 from members import service as members
 from richmenu import images
@@ -82,8 +81,8 @@ async def new_user(request: Request, body: NewUser) -> dict[str, str]:
     user_id = sim_user_id(user_id)
 
     def create() -> None:
-        with transaction(runtime.sessions) as session:
-            session.add(User(line_user_id=user_id, display_name=body.display_name, language=body.language,
+        with runtime.work("simulator") as work:
+            work.session.add(User(line_user_id=user_id, display_name=body.display_name, language=body.language,
                              is_reachable=False))
 
     await run_in_threadpool(create)
