@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # many times as long as its previous event took (0: never waits). The 200 LINE waits for comes first; under a
     # flood handling still gets about 1 / (1 + factor) of the time, and all of it again once the flood is over.
     inbox_yield_factor: float = Field(2.0, ge=0, le=20)
+    # ... but only while the event to handle has waited less than this: then the resident's answer comes first.
+    inbox_yield_budget_ms: float = Field(50.0, ge=0, le=10_000)
     multicast_requests_per_second: float = 200.0
     push_requests_per_second: float = 2000.0
     sender_concurrency: int = 16
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
     # the background work (inbox, deliveries, scheduler), as `main.py worker` runs it.
     process_role: Literal["all", "web", "worker"] = "all"
     scheduler_tick_seconds: float = 30.0
+    # After start-up, freeze what exists out of the garbage collector's sight (see main.py); the tests, which start
+    # many apps in one process, turn it off.
+    gc_freeze: bool = True
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 import random
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
@@ -33,8 +35,9 @@ from linebot.v3.messaging import (
     RichMenuBulkLinkRequest,
     RichMenuRequest,
 )
-from sqlalchemy import and_, exists, false, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
+from yarl import URL
 
 from bot import clock, metrics
 from bot.outbox import IN_FLIGHT, Outbox, Status
@@ -74,6 +77,31 @@ class RateLimiter:
                     self.tokens -= 1
                     return
                 await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+def _env_proxy(host: str) -> str | None:
+    """The proxy the environment names for LINE's API (HTTPS_PROXY, NO_PROXY...), read once at start."""
+    url = URL(host)
+    try:
+        proxy, _auth = get_env_proxy_for_url(url)
+    except LookupError:
+        return None
+    return str(proxy)
+
+
+class _Reply(ReplyMessageRequest):
+    """A reply body that skips the SDK's pydantic validation of every message (milliseconds for a carousel, on the
+    event loop). The messages come from our own builders; the tests' fake LINE validates every body."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"replyToken": self.reply_token, "messages": self.messages, "notificationDisabled": False}
+
+
+class _Push(PushMessageRequest):
+    """The same for a push."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"to": self.to, "messages": self.messages, "notificationDisabled": False}
 
 
 class _Multicast(MulticastRequest):
@@ -144,7 +172,9 @@ class LineGateway:
             "broadcast": RateLimiter(1.0),
             "richmenu": RateLimiter(settings.push_requests_per_second, int(settings.push_requests_per_second / 20)),
         }
-        self._wake = asyncio.Event()
+        self._idle: list[asyncio.Event] = []  # the wake-up events of the send loops waiting now
+        self._sending: set[asyncio.Task[None]] = set()  # replies sent straight after their handler's commit
+        self._missed = False  # a wake-up came while every loop was busy
         self._quota_cache: tuple[float, dict[str, Any]] | None = None
         self._outcomes: list[tuple[Delivery, Outcome, asyncio.Future[None]]] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -157,17 +187,27 @@ class LineGateway:
                 access_token=self.settings.line_channel_access_token, host=self.settings.line_api_base_url.rstrip("/")
             )
             configuration.connection_pool_maxsize = self.settings.sender_concurrency * 2
+            configuration.proxy = _env_proxy(configuration.host)
             self._client = AsyncApiClient(configuration)
+            # The SDK's session trusts the environment, which costs two thread hops per request (netrc and proxy
+            # look-ups), queued behind the database work. The proxy was read from the environment once above.
+            self._client.rest_client.pool_manager._trust_env = False
             self._api = AsyncMessagingApi(self._client)
             self._blob = AsyncMessagingApiBlob(self._client)
 
     async def close(self) -> None:
+        if self._sending:  # replies on their way finish (or stay leased for the next process)
+            await asyncio.wait(set(self._sending), timeout=self.settings.line_request_timeout_seconds + 1)
         if self._client is not None:
             await self._client.close()
             self._client = self._api = None
 
     def wake(self) -> None:
-        self._wake.set()
+        """Something was queued: one waiting send loop claims it (waking both would make one claim nothing)."""
+        if self._idle:
+            self._idle[-1].set()
+        else:
+            self._missed = True
 
     @property
     def line_enabled(self) -> bool:
@@ -180,17 +220,24 @@ class LineGateway:
         await asyncio.gather(self._send_loop(stop), self._send_loop(stop))
 
     async def _send_loop(self, stop: asyncio.Event) -> None:
+        wake = asyncio.Event()
         while not stop.is_set():
+            wake.clear()
+            self._missed = False
             try:
                 while await self.send_due(stop=stop) and not stop.is_set():
                     pass
             except Exception:  # a database hiccup must not end the loop
                 log.exception("delivery loop failed; retrying")
+            if self._missed:
+                continue
+            self._idle.append(wake)
             try:
-                await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
+                await asyncio.wait_for(wake.wait(), self.settings.worker_poll_seconds)
             except TimeoutError:
                 pass
-            self._wake.clear()
+            finally:
+                self._idle.remove(wake)
 
     # -- reading from LINE
     async def get_profile(self, line_user_id: str) -> dict[str, Any] | None:
@@ -238,8 +285,19 @@ class LineGateway:
         if self._api is None:
             return 0
         claimed = await asyncio.to_thread(self._claim, limit)
-        if not claimed:
-            return 0
+        if claimed:
+            await self._send(claimed, stop)
+        return len(claimed)
+
+    # -- the fast lane: a reply claimed in the transaction that wrote it
+    def send_claimed(self, rows: list[Delivery]) -> None:
+        """After the commit (on the event loop): send replies their handler's transaction already claimed (see
+        bot.outbox's fast lane). A process that dies first leaves them leased; another sends them after the lease."""
+        task = asyncio.get_running_loop().create_task(self._send(rows, None))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, claimed: list[Delivery], stop: asyncio.Event | None) -> None:
         by_key: dict[str, list[Delivery]] = defaultdict(list)
         for row in claimed:
             by_key[row.order_key].append(row)
@@ -262,34 +320,35 @@ class LineGateway:
                         return
 
         await asyncio.gather(*(send_in_order(rows) for rows in by_key.values()))
-        return len(claimed)
 
-    def _claim(self, limit: int) -> list[Delivery]:
-        now = clock.now()
+    @staticmethod
+    @functools.cache
+    def _due_statement(limit: int, held_wait: bool) -> Select[tuple[Delivery]]:
+        """The claim's query, built once (building it each time cost more than running it): due rows whose order
+        key has nothing earlier on its way; held rows too, unless LINE's monthly limit still holds them."""
+        now = bindparam("now")
         earlier = aliased(Delivery)
         blocked_by_earlier = exists().where(
             earlier.order_key == Delivery.order_key, earlier.id < Delivery.id, earlier.status.in_(IN_FLIGHT)
         )
+        due = or_(
+            and_(Delivery.status == Status.PENDING, Delivery.next_attempt_at <= now),
+            and_(Delivery.status == Status.SENDING, Delivery.lease_until < now),  # its sender died
+            false() if held_wait else Delivery.status == Status.HELD,
+        )
+        return (select(Delivery).where(due, ~blocked_by_earlier).order_by(Delivery.id).limit(limit)
+                .with_for_update(skip_locked=True, of=Delivery))
+
+    def _claim(self, limit: int) -> list[Delivery]:
+        now = clock.now()
         with transaction(self.sessions) as session:
-            if monthly_limit_until(session) is not None:
+            held_wait = monthly_limit_until(session) is not None
+            if held_wait:
                 # Pushes wait for next month, set aside so they do not hold up the free replies behind them.
                 session.execute(update(Delivery).where(Delivery.status == Status.PENDING,
                                                        Delivery.kind.in_(("push", "multicast", "broadcast")))
                                 .values(status=Status.HELD))
-                held_due = false()
-            else:
-                held_due = Delivery.status == Status.HELD
-            due = or_(
-                and_(Delivery.status == Status.PENDING, Delivery.next_attempt_at <= now),
-                and_(Delivery.status == Status.SENDING, Delivery.lease_until < now),  # its sender died
-                held_due,
-            )
-            query = select(Delivery).where(due, ~blocked_by_earlier)
-            rows = list(
-                session.scalars(
-                    query.order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True, of=Delivery)
-                )
-            )
+            rows = list(session.scalars(self._due_statement(limit, held_wait), {"now": now}))
             for row in rows:
                 row.status = Status.SENDING
                 row.lease_until = now + dt.timedelta(seconds=self.settings.delivery_lease_seconds)
@@ -330,12 +389,12 @@ class LineGateway:
         try:
             if kind == "reply":
                 response = await self._api.reply_message_with_http_info(
-                    ReplyMessageRequest.from_dict({"replyToken": row.reply_token, "messages": row.messages}),
+                    _Reply.construct(reply_token=row.reply_token, messages=row.messages),
                     _request_timeout=self._timeout,
                 )
             elif kind == "push":
                 response = await self._api.push_message_with_http_info(
-                    PushMessageRequest.from_dict({"to": row.recipients[0], "messages": row.messages}),
+                    _Push.construct(to=row.recipients[0], messages=row.messages),
                     x_line_retry_key=row.retry_key, _request_timeout=self._timeout,
                 )
             elif kind == "multicast":
@@ -453,11 +512,23 @@ class LineGateway:
                     future.set_result(None)
 
     def _write_batch(self, batch: list[tuple[Delivery, Outcome]]) -> None:
+        """What became of each request, in one transaction. A request that went through (nearly all) is one row of
+        a bulk UPDATE by id, with nothing read first; the rest is worked out on the stored row."""
         now = clock.now()
+        sent = [{"id": row.id, "status": Status.SENT, "sent_at": now, "line_request_id": outcome.request_id,
+                 "http_status": outcome.http_status, "sent_via": outcome.via, "lease_until": None, "last_error": None}
+                for row, outcome in batch if outcome.status == "sent"]
+        rest = [(row, outcome) for row, outcome in batch if outcome.status != "sent"]
         with transaction(self.sessions) as session:
-            session.scalars(select(Delivery).where(Delivery.id.in_([row.id for row, _ in batch]))).all()  # one read
-            for row, outcome in batch:
-                self._apply(session, row, outcome, now)
+            if sent:
+                session.execute(update(Delivery), sent)
+                for row, outcome in batch:
+                    if outcome.status == "sent":
+                        metrics.DELIVERIES.labels(row.kind, "sent").inc()
+            if rest:
+                session.scalars(select(Delivery).where(Delivery.id.in_([row.id for row, _ in rest]))).all()  # one read
+                for row, outcome in rest:
+                    self._apply(session, row, outcome, now)
 
     def _apply(self, session: Session, row: Delivery, outcome: Outcome, now: dt.datetime) -> None:
         current = session.get(Delivery, row.id)

@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import clock, metrics, users
 from bot.gateway import LineGateway
+from bot.outbox import CLAIMED, QUEUED_FLAG, Outbox
 from config import Settings
 from db.base import transaction
-from db.models import InboxEvent, User
+from db.models import Delivery, InboxEvent, User
 
 log = logging.getLogger(__name__)
 
 UNFINISHED = ("pending", "processing")
-MAX_YIELD_SECONDS = 0.25  # the longest handling waits for the webhook before each event
+MAX_YIELD_SECONDS = 0.25  # the longest handling waits for the webhook before each transaction
+# Events handled in one transaction: as many as fit in this time (and at most CHUNK_EVENTS). Under load this halves
+# the commits and the turns of SQLite's write lock; the webhook's writer waits at most about this long for it.
+CHUNK_SECONDS = 0.012
+CHUNK_EVENTS = 20
 # Event types that carry a user and get handled; everything else is stored and ignored.
 HANDLED_TYPES = {"message", "follow", "unfollow", "postback", "beacon", "accountLink", "things"}
 # How the inbox hands an event to the conversations (handlers/, wired in by runtime.py): in the event's transaction,
@@ -177,6 +183,17 @@ class InboxWriter:
                     future.set_result(new)
 
 
+class Claim(NamedTuple):
+    """One claimed event: what handling it needs."""
+
+    id: int
+    key: str  # the user (or group) it is from
+    payload: dict[str, Any]
+    stale: bool  # the user's LINE profile is not known yet
+    attempt: int
+    received_at: dt.datetime  # stored by the webhook (the resident's wait starts about then)
+
+
 class InboxProcessor:
     """Claims due events and hands each to the dispatcher inside one transaction."""
 
@@ -194,58 +211,110 @@ class InboxProcessor:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._wake.clear()  # before claiming: a wake-up from now on is not lost
             try:
                 while await self.process_due() and not stop.is_set():
                     pass
             except Exception:
                 log.exception("inbox loop failed; retrying")
+            if self._wake.is_set():
+                continue
             try:
                 await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
             except TimeoutError:
                 pass
-            self._wake.clear()
 
-    async def process_due(self, limit: int = 100) -> int:
-        """Process one batch: the oldest unfinished event of each user.
+    async def process_due(self, limit: int = 100) -> bool:
+        """Process one batch: the oldest unfinished event of each user. True when more may be due at once (the
+        batch was full, or a user of the batch has a later event waiting behind the one handled).
 
         LINE profiles the batch needs are fetched first, side by side and outside any transaction; then the
         events are handled one after another in one worker thread, each in its own transaction. One writer at a
-        time keeps the webhook's inserts from queuing behind several handler transactions.
+        time keeps the webhook's inserts from queuing behind several handler transactions. The gateway is woken
+        after each event, so an answer leaves while the rest of the batch is handled.
         """
-        claimed = await asyncio.to_thread(self._claim, limit)
+        claimed, more = await asyncio.to_thread(self._claim, limit)
         if not claimed:
-            return 0
+            return False
         profiles = await self._fetch_profiles(claimed)
-        await asyncio.to_thread(self._handle_all, claimed, profiles)
-        self.gateway.wake()
-        return len(claimed)
+        loop = asyncio.get_running_loop()
 
-    async def _fetch_profiles(self, claimed: list[tuple[int, str, dict[str, Any], bool, int]]) -> dict[str, Any]:
+        def answered(replies: list[Delivery], waiting: bool) -> None:  # from the worker thread, after the commit
+            if replies:
+                loop.call_soon_threadsafe(self.gateway.send_claimed, replies)
+            if waiting:  # what could not go at once (pushes, a user with something still on its way)
+                loop.call_soon_threadsafe(self.gateway.wake)
+
+        await asyncio.to_thread(self._handle_all, claimed, profiles, answered)
+        return more or len(claimed) >= limit
+
+    async def _fetch_profiles(self, claimed: list[Claim]) -> dict[str, Any]:
         if not self.gateway.line_enabled:
             return {}
-        wanted = {key for _id, key, payload, stale, _attempt in claimed
-                  if payload.get("type") != "unfollow" and (stale or payload.get("type") == "follow")}
+        wanted = {c.key for c in claimed
+                  if c.payload.get("type") != "unfollow" and (c.stale or c.payload.get("type") == "follow")}
         keys = sorted(wanted)
         results = await asyncio.gather(*(self.gateway.get_profile(key) for key in keys))
         return dict(zip(keys, results, strict=True))
 
-    def _handle_all(self, claimed: list[tuple[int, str, dict[str, Any], bool, int]], profiles: dict[str, Any]) -> None:
+    def _handle_all(self, claimed: list[Claim], profiles: dict[str, Any],
+                    answered: Callable[[list[Delivery], bool], None]) -> None:
+        """Handle the batch in order, a few events to a transaction (up to CHUNK_SECONDS of work): under load one
+        commit and one turn of SQLite's write lock serve several events. Before each transaction, handling gives
+        way to webhook requests in flight (the 200 LINE waits for comes first), but only while the next event is
+        still fresh: once a resident has waited `inbox_yield_budget_ms`, their answer comes first, so under a flood
+        handling keeps pace instead of falling ever further behind."""
         took = 0.0
-        for event_id, key, payload, _stale, attempt in claimed:
-            self.traffic.give_way(min(took * self.settings.inbox_yield_factor, MAX_YIELD_SECONDS))
+        budget = dt.timedelta(milliseconds=self.settings.inbox_yield_budget_ms)
+        start = 0
+        while start < len(claimed):
+            if clock.now() - claimed[start].received_at < budget:
+                self.traffic.give_way(min(took * self.settings.inbox_yield_factor, MAX_YIELD_SECONDS))
             started = time.perf_counter()
-            try:
-                self._handle(event_id, payload, profiles.get(key), attempt)
-            except Exception as exc:
-                log.exception("processing of webhook event failed",
-                              extra={"webhook_event_id": payload.get("webhookEventId"), "event_id": event_id})
-                self._fail(event_id, exc, attempt)
-            took = time.perf_counter() - started
+            done = self._handle_chunk(claimed[start:start + CHUNK_EVENTS], profiles, started, answered)
+            start += done
+            took = (time.perf_counter() - started) / done
 
-    def _claim(self, limit: int) -> list[tuple[int, str, dict[str, Any], bool, int]]:
-        now = clock.now()
+    def _handle_chunk(self, chunk: list[Claim], profiles: dict[str, Any], started: float,
+                      answered: Callable[[list[Delivery], bool], None]) -> int:
+        """Events from the start of `chunk` in one transaction, for at most CHUNK_SECONDS (one at least); returns
+        how many were handled. When one fails, the transaction is rolled back: the events before it are handled
+        again, and the failing one is recorded (and retried later) on its own."""
+        failed: tuple[int, Exception] | None = None
+        try:
+            with transaction(self.sessions) as session:
+                done = 0
+                for index, claim in enumerate(chunk):
+                    try:
+                        self._handle_in(session, claim.id, claim.payload, profiles.get(claim.key), claim.attempt)
+                    except Exception as exc:
+                        failed = (index, exc)
+                        raise
+                    done += 1
+                    if time.perf_counter() - started >= CHUNK_SECONDS:
+                        break
+                replies, waiting = list(session.info.get(CLAIMED, [])), bool(session.info.get(QUEUED_FLAG))
+        except Exception as exc:
+            index, cause = failed if failed is not None else (0, exc)
+            redone = 0
+            while redone < index:  # they went well: again, without the failing one
+                redone += self._handle_chunk(chunk[redone:index], profiles, time.perf_counter(), answered)
+            claim = chunk[index]
+            log.error("processing of webhook event failed", exc_info=cause,
+                      extra={"webhook_event_id": claim.payload.get("webhookEventId"), "event_id": claim.id})
+            self._fail(claim.id, cause, claim.attempt)
+            return index + 1
+        if replies or waiting:
+            answered(replies, waiting)
+        return done
+
+    @staticmethod
+    @functools.cache
+    def _due_statement(limit: int) -> Select[tuple[InboxEvent]]:
+        """The claim's query, built once: due events with no older unfinished event of the same user (per-user
+        order is LINE's timestamp)."""
+        now = bindparam("now")
         earlier = aliased(InboxEvent)
-        # An event waits while an older event of the same user is unfinished: per-user order is LINE's timestamp.
         blocked = exists().where(
             earlier.user_key == InboxEvent.user_key,
             earlier.status.in_(UNFINISHED),
@@ -258,53 +327,78 @@ class InboxProcessor:
             and_(InboxEvent.status == "pending", InboxEvent.next_attempt_at <= now),
             and_(InboxEvent.status == "processing", InboxEvent.lease_until < now),  # its worker died
         )
+        return (select(InboxEvent).where(due, ~blocked).order_by(InboxEvent.line_timestamp, InboxEvent.id)
+                .limit(limit).with_for_update(skip_locked=True, of=InboxEvent))
+
+    def _claim(self, limit: int) -> tuple[list[Claim], bool]:
+        now = clock.now()
         with transaction(self.sessions) as session:
-            rows = list(session.scalars(
-                select(InboxEvent).where(due, ~blocked)
-                .order_by(InboxEvent.line_timestamp, InboxEvent.id).limit(limit)
-                .with_for_update(skip_locked=True, of=InboxEvent)
-            ))
+            rows = list(session.scalars(self._due_statement(limit), {"now": now}))
             lease_until = now + dt.timedelta(seconds=self.settings.inbox_lease_seconds)
             for row in rows:
                 row.status, row.lease_until = "processing", lease_until
                 row.attempts += 1
             keys = {row.user_key for row in rows}
+            if not rows:
+                return [], False
             known = set(session.scalars(select(User.line_user_id).where(
                 User.line_user_id.in_(keys), User.profile_updated_at.is_not(None))))
-            return [(row.id, row.user_key, row.payload, row.user_key not in known, row.attempts) for row in rows]
+            # a user's next event waits behind the one claimed now: claim again as soon as this batch is done
+            behind = session.scalar(select(InboxEvent.id).where(
+                InboxEvent.user_key.in_(keys), InboxEvent.status == "pending",
+                InboxEvent.id.not_in([row.id for row in rows])).limit(1)) is not None
+            return [Claim(row.id, row.user_key, row.payload, row.user_key not in known, row.attempts, row.received_at)
+                    for row in rows], behind
 
-    @staticmethod
-    def _still_ours(session: Session, event_id: int, attempt: int) -> bool:
+    def _still_ours(self, session: Session, event_id: int, attempt: int, user_id: str | None) -> bool:
         """Lock the event and tell whether this claim still holds it. A claim whose lease ran out (a stalled process)
-        may have been taken over by another process, which counted one more attempt: then this one must not act."""
-        row = session.execute(select(InboxEvent.status, InboxEvent.attempts).where(InboxEvent.id == event_id)
-                              .with_for_update()).one_or_none()
-        return row is not None and row.status == "processing" and row.attempts == attempt
+        may have been taken over by another process, which counted one more attempt: then this one must not act.
+        The same statement asks whether anything for the user is still on its way: if not, their reply may take
+        the outbox's fast lane (claimed as it is written, sent right after the commit)."""
+        fast = user_id is not None and self.gateway.line_enabled
+        columns = [InboxEvent.status, InboxEvent.attempts]
+        if fast:
+            columns.append(Outbox.in_flight(f"u:{user_id}"))
+        row = session.execute(select(*columns).where(InboxEvent.id == event_id).with_for_update()).one_or_none()
+        if row is None or row.status != "processing" or row.attempts != attempt:
+            return False
+        if fast and not row[2]:
+            Outbox.open_fast_lane(session, order_key=f"u:{user_id}", lease_until=clock.now() + dt.timedelta(
+                seconds=self.settings.delivery_lease_seconds))
+        return True
 
-    def _handle(self, event_id: int, payload: dict[str, Any], profile: dict[str, Any] | None, attempt: int) -> None:
+    def _handle(self, event_id: int, payload: dict[str, Any], profile: dict[str, Any] | None, attempt: int
+                ) -> tuple[list[Delivery], bool]:
+        """Handle one event in a transaction of its own; returns what _handle_chunk does for it."""
         with transaction(self.sessions) as session:
-            if not self._still_ours(session, event_id, attempt):
-                log.warning("webhook event taken over by another claim; left to it", extra={"event_id": event_id})
-                return
-            source = payload.get("source") or {}
-            user = None
-            if source.get("userId"):
-                user, created = users.get_or_create(session, source["userId"])
-                if created or users.profile_is_stale(user):
-                    users.apply_profile(user, profile)
-            status = "done" if self.dispatch(session, payload, user, profile) else "ignored"
-            now = clock.now()
-            session.execute(update(InboxEvent).where(InboxEvent.id == event_id)
-                            .values(status=status, processed_at=now, lease_until=None, last_error=None))
-            metrics.EVENTS_PROCESSED.labels(status).inc()
-            received_at = clock.from_line_timestamp(int(payload.get("timestamp", 0)))
-            metrics.PROCESSING_LAG.observe(max((now - received_at).total_seconds(), 0))
-            log.info("webhook event %s", status,
-                     extra={"webhook_event_id": payload.get("webhookEventId"), "event_type": payload.get("type")})
+            self._handle_in(session, event_id, payload, profile, attempt)
+            return list(session.info.get(CLAIMED, [])), bool(session.info.get(QUEUED_FLAG))
+
+    def _handle_in(self, session: Session, event_id: int, payload: dict[str, Any], profile: dict[str, Any] | None,
+                   attempt: int) -> None:
+        """Handle one event in the caller's transaction: the dispatch, and the event marked done (or ignored)."""
+        source = payload.get("source") or {}
+        if not self._still_ours(session, event_id, attempt, source.get("userId")):
+            log.warning("webhook event taken over by another claim; left to it", extra={"event_id": event_id})
+            return
+        user = None
+        if source.get("userId"):
+            user, created = users.get_or_create(session, source["userId"])
+            if created or users.profile_is_stale(user):
+                users.apply_profile(user, profile)
+        status = "done" if self.dispatch(session, payload, user, profile) else "ignored"
+        now = clock.now()
+        session.execute(update(InboxEvent).where(InboxEvent.id == event_id)
+                        .values(status=status, processed_at=now, lease_until=None, last_error=None))
+        metrics.EVENTS_PROCESSED.labels(status).inc()
+        received_at = clock.from_line_timestamp(int(payload.get("timestamp", 0)))
+        metrics.PROCESSING_LAG.observe(max((now - received_at).total_seconds(), 0))
+        log.info("webhook event %s", status,
+                 extra={"webhook_event_id": payload.get("webhookEventId"), "event_type": payload.get("type")})
 
     def _fail(self, event_id: int, exc: Exception, attempt: int) -> None:
         with transaction(self.sessions) as session:
-            if not self._still_ours(session, event_id, attempt):
+            if not self._still_ours(session, event_id, attempt, None):
                 return
             row = session.get(InboxEvent, event_id)
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from enum import StrEnum
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import clock
@@ -23,7 +23,12 @@ MULTICAST_LIMIT = 500
 REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)  # LINE keeps a token about a minute; leave a margin
 # A multicast written with held=True waits for release(): a broadcast's requests leave once all are queued.
 HELD_UNTIL_RELEASED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
-QUEUED_FLAG = "outbox.queued"  # set in session.info when a delivery was added: wake the gateway after the commit
+QUEUED_FLAG = "outbox.queued"  # session.info: a delivery waits for the send loops, wake the gateway after the commit
+# The fast lane (session.info): {order key: lease end} of the users whose reply may leave right after this
+# transaction's commit, claimed already (nothing of theirs is on its way, so their order holds); and the replies so
+# claimed, for the caller to hand to the gateway after the commit.
+FAST_LANE = "outbox.fast_lane"
+CLAIMED = "outbox.claimed"
 
 
 class Status(StrEnum):
@@ -165,5 +170,22 @@ class Outbox:
             next_attempt_at=clock.now(),
         )
         session.add(row)
+        lane = session.info.get(FAST_LANE)
+        if lane is not None and order_key in lane:
+            lease_until = lane.pop(order_key)  # only the first delivery of the user in this transaction
+            if kind == "reply" and row.status == Status.PENDING:
+                row.status, row.lease_until, row.attempts = Status.SENDING, lease_until, 1
+                session.info.setdefault(CLAIMED, []).append(row)
+                return row
         session.info[QUEUED_FLAG] = True
         return row
+
+    @staticmethod
+    def open_fast_lane(session: Session, *, order_key: str, lease_until: dt.datetime) -> None:
+        """Let this transaction's first delivery to the user, if it is a reply, be claimed as it is written."""
+        session.info.setdefault(FAST_LANE, {})[order_key] = lease_until
+
+    @staticmethod
+    def in_flight(order_key: str) -> ColumnElement[bool]:
+        """Whether a delivery of this order key is still on its way (a condition to select)."""
+        return exists().where(Delivery.order_key == order_key, Delivery.status.in_(IN_FLIGHT))

@@ -65,6 +65,7 @@ def make_settings(database_url: str, line: FakeLine | None, **overrides: Any) ->
         "retry_base_seconds": 0.05,
         "retry_max_seconds": 0.4,
         "line_request_timeout_seconds": 2.0,
+        "gc_freeze": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -468,12 +469,12 @@ def handling_statements(runtime: Any) -> Iterator[list[list[str]]]:
     handled: list[list[str]] = []
     local = threading.local()
     processor = runtime.processor
-    original = processor._handle
+    original = processor._handle_in
 
-    def handle(*args: Any) -> None:
+    def handle(*args: Any) -> Any:
         local.statements = []
         try:
-            original(*args)
+            return original(*args)
         finally:
             handled.append(local.statements)
             local.statements = None
@@ -483,11 +484,11 @@ def handling_statements(runtime: Any) -> Iterator[list[list[str]]]:
             local.statements.append(" ".join(statement.split())[:100])
 
     event.listen(runtime.engine, "before_cursor_execute", record)
-    processor._handle = handle
+    processor._handle_in = handle
     try:
         yield handled
     finally:
-        del processor._handle
+        del processor._handle_in
         event.remove(runtime.engine, "before_cursor_execute", record)
 
 
