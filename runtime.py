@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import clock
@@ -66,8 +69,14 @@ class Runtime:
     async def start(self) -> None:
         ensure_migrated(self.engine)
         self._loop = asyncio.get_running_loop()
-        with transaction(self.sessions) as session:
-            surveys.sync_templates(session)  # a bad template file stops the start, naming file and line
+        for attempt in range(3):  # a bad template file stops the start, naming file and line
+            try:
+                with transaction(self.sessions) as session:
+                    surveys.sync_templates(session)
+                break
+            except IntegrityError:  # another process starting at the same moment stored the same version first
+                if attempt == 2:
+                    raise
         await self.gateway.start()
         self.inbox_writer.start()
         self._stop = asyncio.Event()
@@ -95,10 +104,14 @@ class Runtime:
         """Record that this process's workers and scheduler are alive (read by /healthz in web processes)."""
 
         def write() -> None:
+            # an upsert: processes starting at the same moment would otherwise both insert the first row
+            values = {"key": HEARTBEAT_FLAG, "value": {"role": self.settings.process_role}, "updated_at": clock.now()}
             with transaction(self.sessions) as session:
-                flag = session.get(SystemFlag, HEARTBEAT_FLAG) or SystemFlag(key=HEARTBEAT_FLAG)
-                flag.value, flag.updated_at = {"role": self.settings.process_role}, clock.now()
-                session.add(flag)
+                insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+                statement = insert(SystemFlag).values(**values)
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["key"], set_={"value": statement.excluded.value,
+                                                  "updated_at": statement.excluded.updated_at}))
 
         await asyncio.to_thread(write)
 
