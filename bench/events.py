@@ -64,10 +64,9 @@ def answer_times(runtime: Runtime, rounds: int = 200) -> list[float]:
         event = ev.text_message(f"U{(i % 50) + 1:032x}", "今月のイベント")
         with transaction(runtime.sessions) as session:
             inbox.store(session, [event])
-        claimed = runtime.processor._claim(1)
-        event_id, _key, payload, _stale, attempt = claimed[0]
+        [claim], _more = runtime.processor._claim(1)
         started = time.perf_counter()
-        runtime.processor._handle(event_id, payload, None, attempt)
+        runtime.processor._handle(claim.id, claim.payload, None, claim.attempt)
         times.append((time.perf_counter() - started) * 1000)
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "done")) == rounds

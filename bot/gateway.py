@@ -240,12 +240,20 @@ class LineGateway:
                 self._idle.remove(wake)
 
     # -- reading from LINE
-    async def get_profile(self, line_user_id: str) -> dict[str, Any] | None:
-        """The user's LINE profile (displayName, language, pictureUrl), or None when unknown or unavailable."""
+    async def get_profile(self, line_user_id: str, *, group_id: str | None = None, room_id: str | None = None
+                          ) -> dict[str, Any] | None:
+        """The user's LINE profile (displayName, language, pictureUrl), or None when unknown or unavailable. For
+        someone writing in a group or room, the group's (room's) member profile: they need not be a friend."""
         if self._api is None:
             return None
         try:
-            profile = await self._api.get_profile(line_user_id, _request_timeout=self._timeout)
+            if group_id:
+                profile = await self._api.get_group_member_profile(group_id, line_user_id,
+                                                                   _request_timeout=self._timeout)
+            elif room_id:
+                profile = await self._api.get_room_member_profile(room_id, line_user_id, _request_timeout=self._timeout)
+            else:
+                profile = await self._api.get_profile(line_user_id, _request_timeout=self._timeout)
         except ApiException as exc:
             if exc.status == 404:
                 return {}  # LINE has no profile to give (not a friend): known, not worth asking again
@@ -254,7 +262,8 @@ class LineGateway:
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("profile fetch failed for a user: %s", getattr(exc, "status", type(exc).__name__))
             return None
-        return {"displayName": profile.display_name, "language": profile.language, "pictureUrl": profile.picture_url}
+        return {"displayName": profile.display_name, "language": getattr(profile, "language", None),
+                "pictureUrl": profile.picture_url}
 
     async def quota(self) -> dict[str, Any] | None:
         """LINE's monthly message quota: {"limit": n or None (unlimited), "used": n, "left": n or None};

@@ -37,11 +37,21 @@ MAX_YIELD_SECONDS = 0.25  # the longest handling waits for the webhook before ea
 # the commits and the turns of SQLite's write lock; the webhook's writer waits at most about this long for it.
 CHUNK_SECONDS = 0.012
 CHUNK_EVENTS = 20
+FLOOD = 16  # webhook requests in flight at once: LINE is sending faster than answers can be made
 # Event types that carry a user and get handled; everything else is stored and ignored.
-HANDLED_TYPES = {"message", "follow", "unfollow", "postback", "beacon", "accountLink", "things"}
+HANDLED_TYPES = {"message", "follow", "unfollow", "postback", "beacon", "accountLink", "things", "join"}
+CHATS = ("group", "room")  # sources of several people: who writes there is not a friend of the bot for that
 # How the inbox hands an event to the conversations (handlers/, wired in by runtime.py): in the event's transaction,
 # with its user (None for a source without one) and LINE profile; True when a handler took it.
 Dispatch = Callable[[Session, dict[str, Any], User | None, dict[str, Any] | None], bool]
+
+
+def mentions_the_bot(event: dict[str, Any]) -> bool:
+    """Whether a text message mentions the bot itself (LINE marks that mentionee isSelf)."""
+    message = event.get("message") if isinstance(event.get("message"), dict) else {}
+    mention = message.get("mention") if isinstance(message.get("mention"), dict) else {}
+    mentionees = mention.get("mentionees") if isinstance(mention.get("mentionees"), list) else []
+    return any(isinstance(m, dict) and m.get("isSelf") is True for m in mentionees)
 
 
 def user_key(event: dict[str, Any]) -> str:
@@ -100,6 +110,10 @@ class Traffic:
         self._in_flight -= 1
         if self._in_flight == 0:
             self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
 
     def give_way(self, longest: float) -> None:
         """Wait until no request is in flight, or `longest` seconds at most."""
@@ -229,9 +243,9 @@ class InboxProcessor:
         batch was full, or a user of the batch has a later event waiting behind the one handled).
 
         LINE profiles the batch needs are fetched first, side by side and outside any transaction; then the
-        events are handled one after another in one worker thread, each in its own transaction. One writer at a
-        time keeps the webhook's inserts from queuing behind several handler transactions. The gateway is woken
-        after each event, so an answer leaves while the rest of the batch is handled.
+        events are handled one after another in one worker thread, a few to a transaction (_handle_all). One
+        writer at a time keeps the webhook's inserts from queuing behind several handler transactions. Replies
+        leave after each transaction's commit, while the rest of the batch is handled.
         """
         claimed, more = await asyncio.to_thread(self._claim, limit)
         if not claimed:
@@ -249,26 +263,37 @@ class InboxProcessor:
         return more or len(claimed) >= limit
 
     async def _fetch_profiles(self, claimed: list[Claim]) -> dict[str, Any]:
+        """The LINE profiles handling needs: of a friend first seen (or following again), by the friends' endpoint;
+        of someone who addresses the bot in a group or room, by that chat's member endpoint (they need not be a
+        friend). Nobody else's."""
         if not self.gateway.line_enabled:
             return {}
-        wanted = {c.key for c in claimed
-                  if c.payload.get("type") != "unfollow" and (c.stale or c.payload.get("type") == "follow")}
+        wanted: dict[str, dict[str, str]] = {}
+        for c in claimed:
+            source = c.payload.get("source") or {}
+            if source.get("type") in CHATS:
+                if source.get("userId") and mentions_the_bot(c.payload):
+                    wanted[c.key] = {"group_id": source.get("groupId"), "room_id": source.get("roomId")}
+            elif c.payload.get("type") != "unfollow" and (c.stale or c.payload.get("type") == "follow"):
+                wanted[c.key] = {}
         keys = sorted(wanted)
-        results = await asyncio.gather(*(self.gateway.get_profile(key) for key in keys))
+        results = await asyncio.gather(*(self.gateway.get_profile(key, **wanted[key]) for key in keys))
         return dict(zip(keys, results, strict=True))
 
     def _handle_all(self, claimed: list[Claim], profiles: dict[str, Any],
                     answered: Callable[[list[Delivery], bool], None]) -> None:
         """Handle the batch in order, a few events to a transaction (up to CHUNK_SECONDS of work): under load one
         commit and one turn of SQLite's write lock serve several events. Before each transaction, handling gives
-        way to webhook requests in flight (the 200 LINE waits for comes first), but only while the next event is
-        still fresh: once a resident has waited `inbox_yield_budget_ms`, their answer comes first, so under a flood
-        handling keeps pace instead of falling ever further behind."""
+        way to webhook requests in flight (the 200 LINE waits for comes first) while the next event is still fresh;
+        once a resident has waited `inbox_yield_budget_ms` their answer comes first, so at a busy but steady pace
+        handling keeps up instead of falling ever further behind. A flood (FLOOD requests in flight at once) always
+        comes first: then LINE's 2-second limit is at stake, and answers could not keep pace anyway."""
         took = 0.0
         budget = dt.timedelta(milliseconds=self.settings.inbox_yield_budget_ms)
         start = 0
         while start < len(claimed):
-            if clock.now() - claimed[start].received_at < budget:
+            flood = self.traffic.in_flight >= FLOOD
+            if flood or clock.now() - claimed[start].received_at < budget:
                 self.traffic.give_way(min(took * self.settings.inbox_yield_factor, MAX_YIELD_SECONDS))
             started = time.perf_counter()
             done = self._handle_chunk(claimed[start:start + CHUNK_EVENTS], profiles, started, answered)
@@ -378,11 +403,14 @@ class InboxProcessor:
                    attempt: int) -> None:
         """Handle one event in the caller's transaction: the dispatch, and the event marked done (or ignored)."""
         source = payload.get("source") or {}
-        if not self._still_ours(session, event_id, attempt, source.get("userId")):
+        in_chat = source.get("type") in CHATS
+        if not self._still_ours(session, event_id, attempt, None if in_chat else source.get("userId")):
             log.warning("webhook event taken over by another claim; left to it", extra={"event_id": event_id})
             return
         user = None
-        if source.get("userId"):
+        if source.get("userId") and in_chat:
+            user = users.find(session, source["userId"])  # a friend, or nobody: writing in a group makes no friend
+        elif source.get("userId"):
             user, created = users.get_or_create(session, source["userId"])
             if created or users.profile_is_stale(user):
                 users.apply_profile(user, profile)

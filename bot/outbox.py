@@ -83,6 +83,20 @@ class Outbox:
             )
         return rows
 
+    def reply_to_chat(
+        self, session: Session, *, chat_id: str, messages: Sequence[Message], reply_token: str | None,
+        received_at: dt.datetime, source: str | None = None,
+    ) -> list[Delivery]:
+        """Answer in a group or room (its ID as the recipient): by reply while the token is fresh, else by push."""
+        rows = []
+        for i, group in enumerate(chunk(normalise(list(messages)))):
+            use_reply = i == 0 and reply_token is not None
+            rows.append(self._add(
+                session, kind="reply" if use_reply else "push", user=None, recipients=[chat_id], messages=group,
+                source=source, order_key=f"c:{chat_id}", reply_token=reply_token if use_reply else None,
+                reply_token_expires_at=received_at + REPLY_TOKEN_LIFETIME if use_reply else None))
+        return rows
+
     def push(
         self, session: Session, *, user: User, messages: Sequence[Message], source: str | None = None
     ) -> list[Delivery]:

@@ -15,9 +15,18 @@ JA: dict[str, str] = {
     "help": (
         "このアカウントでできること\n"
         "・イベント … 区のイベントをさがします（例:「今週のイベント」「区民まつり」）\n"
-        "・アンケート … 区政会議の委員の方は、アンケートに答えられます\n"
+        "・通知設定 … 気になるイベントのお知らせを受け取れます\n"
         "・ご意見 … 区へのご意見を送れます\n"
-        "委員の方は、区役所からもらった「登録コード」を送ってください。"
+        "区政会議の委員の方は、区役所からもらった「登録コード」を送ってください。"
+    ),
+    "help.member": (
+        "委員のみなさんが できること\n"
+        "・アンケート … 区政会議のアンケートに答えます（とちゅうから続けられます）\n"
+        "・会議・資料 … 会議の日程と事前資料を見ます。お知らせのボタンで出席・欠席も伝えられます\n"
+        "・事前意見 … 次の会議への意見を送ります\n"
+        "・イベント … 区のイベントをさがします\n"
+        "・通知設定 / リマインド一覧 … イベントのお知らせを選びます\n"
+        "・ご意見 … 区へのご意見を送れます"
     ),
     "not_understood": "すみません、わかりませんでした。\n下のボタンから えらぶか、「ヘルプ」と送ってください。",
     "sticker_thanks": "スタンプありがとうございます。\n下のボタンから えらんでください。",
@@ -27,6 +36,7 @@ JA: dict[str, str] = {
     "qr.survey": "アンケート",
     "qr.opinion": "ご意見",
     "qr.help": "ヘルプ",
+    "qr.settings": "通知設定",
     # linking a council member's LINE account
     "link.ok": "{name}さん、登録できました。\n区政会議のアンケートや会議のお知らせをお届けします。",
     "link.invalid": "登録コードがちがうようです。\n区役所からもらったコード（例: AB3D-EF7H）を、もう一度送ってください。",
@@ -123,6 +133,8 @@ JA: dict[str, str] = {
     "settings.subscribed": "リマインドに登録しているイベントです。止めるときは、下のボタンを押してください。",
     "settings.unsubscribe": "解除: {title}",
     "settings.unsubscribed": "リマインドを解除しました。",
+    "group.joined": "こんにちは。{ward}の区政会議とイベントのお知らせをするボットです。\nグループでは、ボットあてのメンション（@）だけにお答えします。ご質問・ご意見・アンケートは、ボットを友だち追加して1対1のトークでどうぞ。",
+    "group.mentioned": "{name}よびかけありがとうございます。グループでは くわしいお答えができません。ボットを友だち追加して、1対1のトークで「イベント」や「ご意見」と送ってください。",
 }
 
 EN: dict[str, str] = {
@@ -136,8 +148,18 @@ EN: dict[str, str] = {
     "help": (
         "What you can do here\n"
         "- Events: find the ward's events (e.g. \"events this weekend\")\n"
+        "- Notifications: hear about the events you care for\n"
         "- Opinion: send your opinion to the ward office\n"
         "Council members: please send the link code you received from the ward office."
+    ),
+    "help.member": (
+        "What council members can do here\n"
+        "- Survey: answer the council's survey (you can stop and go on later)\n"
+        "- 会議・資料: meeting dates and documents; say whether you attend with the reminder's buttons\n"
+        "- 事前意見: send an opinion on the next meeting\n"
+        "- Events: find the ward's events\n"
+        "- Notifications / My reminders: choose what you hear about\n"
+        "- Opinion: send your opinion to the ward office"
     ),
     "not_understood": "Sorry, I did not understand.\nPlease choose a button below or send \"help\".",
     "sticker_thanks": "Thank you for the sticker!\nPlease choose a button below.",
@@ -147,6 +169,7 @@ EN: dict[str, str] = {
     "qr.survey": "Survey",
     "qr.opinion": "Opinion",
     "qr.help": "Help",
+    "qr.settings": "Notifications",
     "event.status.cancelled": "[Cancelled]",
     "event.status.rain_cancelled": "[Cancelled: rain]",
     "event.status.changed": "[Changed]",
@@ -193,9 +216,16 @@ EN: dict[str, str] = {
     "settings.subscribed": "Your event reminders. Tap a button below to stop one.",
     "settings.unsubscribe": "Stop: {title}",
     "settings.unsubscribed": "The reminder is stopped.",
+    "group.joined": "Hello. This bot brings news of the {ward} ward council and the ward's events.\nIn a group it answers only when mentioned (@). For questions, opinions and surveys, add the bot as a friend and write to it one to one.",
+    "group.mentioned": "{name}thank you for calling. In a group the bot cannot answer in detail: add it as a friend and send \"events\" or \"opinion\" one to one.",
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"ja": JA, "en": EN}
+
+
+def labels(*keys: str) -> tuple[str, ...]:
+    """What these keys say in every language: a button's label typed by hand means what tapping it does."""
+    return tuple(dict.fromkeys(catalogue[key] for key in keys for catalogue in (JA, EN) if key in catalogue))
 
 
 def t(key: str, lang: str = "ja", /, **values: Any) -> str:

@@ -12,9 +12,13 @@ from bot.texts import language_of
 from db.models import User
 
 
+def find(session: Session, line_user_id: str) -> User | None:
+    return session.scalars(select(User).where(User.line_user_id == line_user_id)).one_or_none()
+
+
 def get_or_create(session: Session, line_user_id: str) -> tuple[User, bool]:
     """The user with this LINE ID, created on first sight (they wrote to us, so they can be reached)."""
-    user = session.scalars(select(User).where(User.line_user_id == line_user_id)).one_or_none()
+    user = find(session, line_user_id)
     if user is not None:
         return user, False
     user = User(line_user_id=line_user_id, is_reachable=True, followed_at=clock.now())

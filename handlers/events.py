@@ -31,8 +31,8 @@ def on_question(ctx: Context) -> None:
         return
     if not found.events:
         key = "event.none_in_range" if found.query.dates else "event.none"
-        upcoming = ctx.session.scalars(select(Event).where(
-            service.visible_to(ctx.member()), Event.ends_at >= clock.now())
+        upcoming = ctx.session.scalars(select(Event).where(  # suggestions: what one can still go to
+            service.visible_to(ctx.member()), Event.ends_at >= clock.now(), Event.status.not_in(service.CANCELLED))
             .order_by(Event.starts_at).limit(8)).all()
         words = found.query.dates.words if found.query.dates else ""
         ctx.reply(text(ctx.t(key, words=words), messages.suggestions(list(upcoming), ctx.lang)))

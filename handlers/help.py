@@ -11,8 +11,9 @@ router = Router("help")
 
 @router.message(text_is("ヘルプ", "へるぷ", "help", "?", "？", "使い方", "つかいかた", "メニュー"))
 def on_help(ctx: Context) -> None:
+    """Help follows who asks: a linked member hears of surveys, meetings and 事前意見, not of link codes."""
     menu = [*main_menu(ctx), quick_reply(message_action(ctx.t("language.switch")))]
-    ctx.reply(text(ctx.t("help"), menu))
+    ctx.reply(text(ctx.t("help.member" if ctx.member() is not None else "help"), menu))
 
 
 @router.message(text_is("English", "英語", "えいご", "in english"))

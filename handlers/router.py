@@ -50,6 +50,18 @@ class Context:
         return str(self.event.get("type", ""))
 
     @property
+    def source(self) -> dict[str, Any]:
+        source = self.event.get("source")
+        return source if isinstance(source, dict) else {}
+
+    @property
+    def chat_id(self) -> str | None:
+        """The group or room the event came from; None for a one-to-one chat."""
+        if self.source.get("type") not in ("group", "room"):
+            return None
+        return str(self.source.get("groupId") or self.source.get("roomId") or "") or None
+
+    @property
     def lang(self) -> str:
         return self.user.language if self.user else "ja"
 
@@ -93,8 +105,16 @@ class Context:
         return t(key, self.lang, **values)
 
     def reply(self, *messages: Message) -> None:
-        """Answer the user who sent this event: by reply while its token is fresh, by push after that."""
-        if self.user is None or not messages:
+        """Answer where this event came from (the user, or the group or room they wrote in): by reply while its
+        token is fresh, by push after that."""
+        if not messages:
+            return
+        if self.chat_id is not None:
+            self.outbox.reply_to_chat(
+                self.session, chat_id=self.chat_id, messages=list(messages), reply_token=self.event.get("replyToken"),
+                received_at=self.received_at, source=f"event:{self.event.get('webhookEventId', '')}")
+            return
+        if self.user is None:
             return
         self.outbox.reply(
             self.session, user=self.user, messages=list(messages), reply_token=self.event.get("replyToken"),

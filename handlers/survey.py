@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from bot.messages import text
 from bot.postback import InvalidPostback
+from bot.texts import labels
 from db.models import Member, Survey
 from handlers.router import Context, Router, in_state, text_is
 from surveys import answering, messages
@@ -103,7 +104,7 @@ def on_start(ctx: Context) -> None:
         _render(ctx, scene, scene.ask())
 
 
-@router.message(text_is("アンケート", "あんけーと", "アンケートに答える", "続きから回答"))
+@router.message(text_is(*labels("qr.survey", "survey.btn.resume"), "あんけーと", "アンケートに答える"))
 def on_survey_word(ctx: Context) -> None:
     member = _member_or_refuse(ctx)
     if member is None:

@@ -416,3 +416,12 @@ def test_a_cancellation_through_the_api_is_in_the_audit_log(bot: Bot, line: Fake
     with sessions() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "event.change")).one()
     assert (entry.actor, entry.target) == ("api", f"event:{event_id}") and "1人に通知" in (entry.detail or "")
+
+
+def test_cancelled_events_are_not_offered_among_the_coming_events(bot: Bot, line: FakeLine, ward: Any,
+                                                                  sessions: Any) -> None:
+    bot.client.patch(f"/api/v1/events/{_event_id(sessions, 'わんぱくまつり')}", headers=AUTH,
+                     json={"status": "cancelled"})
+    answer = Phone(bot, line, new_user_id()).say("11月30日のイベント")  # nothing that day: the coming ones offered
+    offered = [a["label"] for a in actions(answer)]
+    assert "みなとピクニック" in offered and "わんぱくまつり" not in offered

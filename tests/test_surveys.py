@@ -487,3 +487,24 @@ def test_every_clients_changes_are_audited_with_their_actor(bot: Bot, line: Fake
     with sessions() as session:
         opened = session.scalars(select(AuditEntry).where(AuditEntry.action == "survey.open")).one()
     assert (opened.actor, opened.target) == ("scheduler", f"survey:{survey_id}")
+
+
+def test_help_and_the_menu_follow_who_is_asking(bot: Bot, line: FakeLine) -> None:
+    resident = Phone(bot, line, new_user_id())
+    greeting = resident.follow()
+    assert "アンケート" not in [a["label"] for a in actions(greeting)]  # surveys are for members
+    assert "通知設定" in [a["label"] for a in actions(greeting)]
+    assert "登録コード" in texts(resident.say("ヘルプ"))
+    member, _ = link_member(bot, line, "港 八郎", "まちづくり部会")
+    helped = member.say("ヘルプ")
+    assert "会議・資料" in texts(helped) and "事前意見" in texts(helped) and "登録コード" not in texts(helped)
+    assert "アンケート" in [a["label"] for a in actions(helped)]
+
+
+def test_an_english_reading_member_taps_survey_and_gets_the_survey(bot: Bot, line: FakeLine) -> None:
+    member, _ = link_member(bot, line, "港 九郎", None)
+    member.say("English")
+    open_survey(bot)
+    member.new()
+    assert "Survey" in [a["label"] for a in actions(member.say("help"))]
+    assert "十分に意見交換が行われていると感じますか" in texts(member.say("Survey"))  # the first question

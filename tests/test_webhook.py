@@ -72,7 +72,7 @@ def test_follow_is_stored_processed_and_greeted_by_reply(bot: Bot, line: Any, se
     message = replies[0].body["messages"][0]
     assert message["text"].startswith("港 太郎さん、友だち追加ありがとうございます")
     labels = [item["action"]["label"] for item in message["quickReply"]["items"]]
-    assert labels == ["イベント", "アンケート", "ご意見", "ヘルプ"]
+    assert labels == ["イベント", "ご意見", "通知設定", "ヘルプ"]  # a resident: no アンケート (it is for members)
 
 
 def test_english_profile_gets_english_greeting(bot: Bot, line: Any) -> None:
@@ -311,17 +311,23 @@ def test_traffic_lets_handling_wait_for_requests_in_flight_but_never_for_long() 
     assert not waiter.is_alive()
 
 
+class RecordingTraffic:
+    """Stands in for the webhook's traffic: records how long handling offers to wait; `in_flight` requests."""
+
+    def __init__(self, in_flight: int = 1) -> None:
+        self.in_flight = in_flight
+        self.asked: list[float] = []
+
+    def give_way(self, longest: float) -> None:
+        self.asked.append(longest)
+
+
 def test_handling_gives_way_to_the_webhook_in_proportion_to_its_own_work(bot: Bot, line: Any) -> None:
     """Before each transaction of events the processor waits for webhook requests in flight, at most
     inbox_yield_factor (2) times as long as its previous event took, while the events are fresh."""
     processor = bot.client.app.state.runtime.processor
-    asked: list[float] = []
-
-    class Recording:
-        def give_way(self, longest: float) -> None:
-            asked.append(longest)
-
-    processor.traffic = Recording()
+    processor.traffic = traffic = RecordingTraffic()
+    asked = traffic.asked
     processor.settings.inbox_yield_budget_ms = 60_000  # every event counts as fresh here (a slow machine too)
     bot.send(*(ev.text_message(new_user_id(), "ヘルプ") for _ in range(3)))  # three users: one batch
     assert 1 <= len(asked) <= 3  # once per transaction; a transaction takes several events while it has time
@@ -330,20 +336,18 @@ def test_handling_gives_way_to_the_webhook_in_proportion_to_its_own_work(bot: Bo
 
 
 def test_handling_stops_giving_way_once_a_resident_has_waited_long_enough(bot: Bot, line: Any) -> None:
-    """Under a flood there is always a webhook request in flight: an event that has waited its budget is handled
-    at once, so answers keep pace with the load instead of falling further and further behind."""
+    """At a busy, steady pace a webhook request is nearly always in flight: an event that has waited its budget is
+    handled at once, so answers keep pace instead of falling further and further behind. A flood (many requests
+    in flight at once) still comes first: LINE's 2-second limit is at stake then."""
     processor = bot.client.app.state.runtime.processor
-    asked: list[float] = []
-
-    class Recording:
-        def give_way(self, longest: float) -> None:
-            asked.append(longest)
-
-    processor.traffic = Recording()
+    processor.traffic = traffic = RecordingTraffic(in_flight=1)
     processor.settings.inbox_yield_budget_ms = 0  # every event is already late
     bot.send(*(ev.text_message(new_user_id(), "ヘルプ") for _ in range(3)))
-    assert asked == []
-    assert len(line.sent("reply")) == 3
+    assert traffic.asked == []
+    processor.traffic = flood = RecordingTraffic(in_flight=100)
+    bot.send(*(ev.text_message(new_user_id(), "ヘルプ") for _ in range(3)))
+    assert flood.asked and flood.asked[0] == 0
+    assert len(line.sent("reply")) == 6
 
 
 def test_a_failing_event_among_others_in_one_transaction_costs_the_others_nothing(bot: Bot, line: Any,

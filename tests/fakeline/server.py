@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -309,6 +310,14 @@ class FakeLine:
             if not profile:  # set profiles[user_id] = {} for a user LINE does not know
                 return JSONResponse({"message": "Not found"}, 404)
             return JSONResponse({"userId": user_id, **profile})
+        member = re.fullmatch(r"/v2/bot/(group|room)/([^/]+)/member/([^/]+)", path)
+        if member and method == "GET":  # a member of a group or room: not necessarily a friend of the bot
+            user_id = member.group(3)
+            profile = self.profiles.get(user_id, {"displayName": f"メンバー{user_id[-4:]}"})
+            if not profile:
+                return JSONResponse({"message": "Not found"}, 404)
+            return JSONResponse({"userId": user_id, "displayName": profile.get("displayName", ""),
+                                 **({"pictureUrl": profile["pictureUrl"]} if "pictureUrl" in profile else {})})
         if path.startswith(("/v2/bot/richmenu", "/v2/bot/user/")):
             return self._rich_menu(method, path, body)
         if path == "/v2/bot/message/quota":
