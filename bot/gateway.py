@@ -174,6 +174,7 @@ class LineGateway:
         }
         self._idle: list[asyncio.Event] = []  # the wake-up events of the send loops waiting now
         self._sending: set[asyncio.Task[None]] = set()  # replies sent straight after their handler's commit
+        self._fast_gate: asyncio.Semaphore | None = None
         self._missed = False  # a wake-up came while every loop was busy
         self._quota_cache: tuple[float, dict[str, Any]] | None = None
         self._outcomes: list[tuple[Delivery, Outcome, asyncio.Future[None]]] = []
@@ -196,8 +197,8 @@ class LineGateway:
             self._blob = AsyncMessagingApiBlob(self._client)
 
     async def close(self) -> None:
-        if self._sending:  # replies on their way finish (or stay leased for the next process)
-            await asyncio.wait(set(self._sending), timeout=self.settings.line_request_timeout_seconds + 1)
+        if self._sending:  # replies on their way finish: each request has its own time limit
+            await asyncio.wait(set(self._sending))
         if self._client is not None:
             await self._client.close()
             self._client = self._api = None
@@ -299,18 +300,28 @@ class LineGateway:
         return len(claimed)
 
     # -- the fast lane: a reply claimed in the transaction that wrote it
-    def send_claimed(self, rows: list[Delivery]) -> None:
+    def send_claimed(self, rows: list[Delivery], *, then_wake: bool = False) -> None:
         """After the commit (on the event loop): send replies their handler's transaction already claimed (see
         bot.outbox's fast lane). A process that dies first leaves them leased; another sends them after the lease."""
-        task = asyncio.get_running_loop().create_task(self._send(rows, None))
+        if self._fast_gate is None:  # one limit for every fast-lane send, made on the running loop
+            self._fast_gate = asyncio.Semaphore(self.settings.sender_concurrency)
+        task = asyncio.get_running_loop().create_task(self._send(rows, None, self._fast_gate))
         self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        task.add_done_callback(functools.partial(self._sent_claimed, then_wake=then_wake))
 
-    async def _send(self, claimed: list[Delivery], stop: asyncio.Event | None) -> None:
+    def _sent_claimed(self, task: asyncio.Task[None], *, then_wake: bool) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the rows stay leased; retried after the lease
+            log.error("sending a reply straight after its commit failed", exc_info=task.exception())
+        if then_wake:  # what waited behind those replies (a push, a menu switch) may go now
+            self.wake()
+
+    async def _send(self, claimed: list[Delivery], stop: asyncio.Event | None,
+                    gate: asyncio.Semaphore | None = None) -> None:
         by_key: dict[str, list[Delivery]] = defaultdict(list)
         for row in claimed:
             by_key[row.order_key].append(row)
-        gate = asyncio.Semaphore(self.settings.sender_concurrency)
+        gate = gate or asyncio.Semaphore(self.settings.sender_concurrency)
 
         async def send_in_order(rows: list[Delivery]) -> None:
             async with gate:

@@ -254,8 +254,8 @@ class InboxProcessor:
         loop = asyncio.get_running_loop()
 
         def answered(replies: list[Delivery], waiting: bool) -> None:  # from the worker thread, after the commit
-            if replies:
-                loop.call_soon_threadsafe(self.gateway.send_claimed, replies)
+            if replies:  # and what waits behind them, once they are sent
+                loop.call_soon_threadsafe(functools.partial(self.gateway.send_claimed, replies, then_wake=waiting))
             if waiting:  # what could not go at once (pushes, a user with something still on its way)
                 loop.call_soon_threadsafe(self.gateway.wake)
 
@@ -319,8 +319,14 @@ class InboxProcessor:
                     if time.perf_counter() - started >= CHUNK_SECONDS:
                         break
                 replies, waiting = list(session.info.get(CLAIMED, [])), bool(session.info.get(QUEUED_FLAG))
-        except Exception as exc:
-            index, cause = failed if failed is not None else (0, exc)
+        except Exception:
+            if failed is None:  # the commit itself failed, not an event: each again on its own
+                log.warning("a transaction of webhook events failed to commit; handling them one by one",
+                            exc_info=True)
+                for claim in chunk:
+                    self._handle_alone(claim, profiles.get(claim.key), answered)
+                return len(chunk)
+            index, cause = failed
             redone = 0
             while redone < index:  # they went well: again, without the failing one
                 redone += self._handle_chunk(chunk[redone:index], profiles, time.perf_counter(), answered)
@@ -391,6 +397,18 @@ class InboxProcessor:
             Outbox.open_fast_lane(session, order_key=f"u:{user_id}", lease_until=clock.now() + dt.timedelta(
                 seconds=self.settings.delivery_lease_seconds))
         return True
+
+    def _handle_alone(self, claim: Claim, profile: dict[str, Any] | None,
+                      answered: Callable[[list[Delivery], bool], None]) -> None:
+        try:
+            replies, waiting = self._handle(claim.id, claim.payload, profile, claim.attempt)
+        except Exception as exc:
+            log.error("processing of webhook event failed", exc_info=exc,
+                      extra={"webhook_event_id": claim.payload.get("webhookEventId"), "event_id": claim.id})
+            self._fail(claim.id, exc, claim.attempt)
+            return
+        if replies or waiting:
+            answered(replies, waiting)
 
     def _handle(self, event_id: int, payload: dict[str, Any], profile: dict[str, Any] | None, attempt: int
                 ) -> tuple[list[Delivery], bool]:

@@ -15,7 +15,7 @@ router = Router("group")
 
 
 def in_chat(ctx: Context) -> bool:
-    return ctx.chat_id is not None
+    return ctx.in_chat
 
 
 @router.on("join", in_chat)

@@ -55,11 +55,14 @@ class Context:
         return source if isinstance(source, dict) else {}
 
     @property
+    def in_chat(self) -> bool:
+        """The event came from a group or room, not from a one-to-one chat."""
+        return self.source.get("type") in ("group", "room")
+
+    @property
     def chat_id(self) -> str | None:
         """The group or room the event came from; None for a one-to-one chat."""
-        if self.source.get("type") not in ("group", "room"):
-            return None
-        return str(self.source.get("groupId") or self.source.get("roomId") or "") or None
+        return str(self.source.get("groupId") or self.source.get("roomId") or "") or None if self.in_chat else None
 
     @property
     def lang(self) -> str:
@@ -109,7 +112,9 @@ class Context:
         token is fresh, by push after that."""
         if not messages:
             return
-        if self.chat_id is not None:
+        if self.in_chat:
+            if self.chat_id is None:  # LINE always names the group; without it there is nowhere to answer
+                return
             self.outbox.reply_to_chat(
                 self.session, chat_id=self.chat_id, messages=list(messages), reply_token=self.event.get("replyToken"),
                 received_at=self.received_at, source=f"event:{self.event.get('webhookEventId', '')}")
