@@ -7,6 +7,7 @@ from sqlalchemy import select
 from bot import clock
 from bot.messages import postback_action, quick_reply, text
 from bot.postback import InvalidPostback
+from bot.texts import labels
 from db.models import Event
 from events import messages, service
 from handlers.router import Context, Router, text_is
@@ -128,7 +129,7 @@ def on_documents_read(ctx: Context) -> None:
 def _settings_menu(ctx: Context, note: str | None = None) -> None:
     assert ctx.user is not None
     on = service.categories_of(ctx.session, ctx.user)
-    items = [quick_reply(postback_action(("✓" if c in on else "") + c, "settings.toggle", k=i))
+    items = [quick_reply(postback_action(("✓" if c in on else "") + ctx.t(f"category.{c}"), "settings.toggle", k=i))
              for i, c in enumerate(service.OPT_IN_CATEGORIES)]
     items.append(quick_reply(postback_action(ctx.t("settings.list"), "settings.list")))
     ctx.reply(*([text(note)] if note else []), text(ctx.t("settings.title"), items))
@@ -149,11 +150,13 @@ def on_toggle_category(ctx: Context) -> None:
         return
     on = service.toggle_category(ctx.session, user=ctx.user, category=category)
     ctx.session.flush()
-    _settings_menu(ctx, ctx.t("settings.on" if on else "settings.off", category=category))
+    _settings_menu(ctx, ctx.t("settings.on" if on else "settings.off", category=ctx.t(f"category.{category}")))
 
 
+@router.message(text_is(*labels("settings.list"), "リマインド", "りまいんど一覧", "reminders"))
 @router.postback("settings.list")
 def on_list(ctx: Context) -> None:
+    """The events the user asked to be reminded of, each with a button to stop it (tapped, or the label typed)."""
     assert ctx.user is not None
     events = service.subscriptions(ctx.session, ctx.user)[:12]
     if not events:

@@ -425,3 +425,18 @@ def test_cancelled_events_are_not_offered_among_the_coming_events(bot: Bot, line
     answer = Phone(bot, line, new_user_id()).say("11月30日のイベント")  # nothing that day: the coming ones offered
     offered = [a["label"] for a in actions(answer)]
     assert "みなとピクニック" in offered and "わんぱくまつり" not in offered
+
+
+def test_settings_speak_english_and_their_labels_work_typed(bot: Bot, line: FakeLine, ward: Any) -> None:
+    emma = Phone(bot, line, new_user_id())
+    emma.say("English")
+    menu = emma.say("Notifications")
+    assert [a["label"] for a in actions(menu)] == ["Festivals", "Children", "Courses", "Music", "Making things",
+                                                   "My reminders"]
+    assert "Festivals" in texts(emma.tap("Festivals", menu))
+    assert "You have no event reminders" in texts(emma.say("My reminders"))  # typed, as the button says
+    emma.tap("Remind me", emma.say("わんぱくまつり"))
+    assert "わんぱくまつり" in texts(emma.say("my reminders"))
+    hanako = Phone(bot, line, new_user_id())
+    hanako.follow()
+    assert "リマインドに登録しているイベントはありません" in texts(hanako.say("リマインド一覧"))
