@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +20,7 @@ from bot.scheduler import Scheduler
 from bot.work import SCHEDULER_ACTOR, Work, unit_of_work
 from broadcasts import service as broadcasts
 from config import Settings
-from db.base import claim_sqlite_worker, make_engine, make_session_factory, transaction
+from db.base import claim_sqlite_worker, make_engine, make_session_factory, transaction, upsert_insert
 from db.migrate import ensure_migrated
 from db.models import SystemFlag
 from events import service as events
@@ -107,8 +105,7 @@ class Runtime:
             # an upsert: processes starting at the same moment would otherwise both insert the first row
             values = {"key": HEARTBEAT_FLAG, "value": {"role": self.settings.process_role}, "updated_at": clock.now()}
             with transaction(self.sessions) as session:
-                insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-                statement = insert(SystemFlag).values(**values)
+                statement = upsert_insert(session, SystemFlag).values(**values)
                 session.execute(statement.on_conflict_do_update(
                     index_elements=["key"], set_={"value": statement.excluded.value,
                                                   "updated_at": statement.excluded.updated_at}))

@@ -18,15 +18,13 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import clock, metrics, users
 from bot.gateway import LineGateway
 from bot.outbox import CLAIMED, QUEUED_FLAG, Outbox
 from config import Settings
-from db.base import transaction
+from db.base import transaction, upsert_insert
 from db.models import Delivery, InboxEvent, User
 
 log = logging.getLogger(__name__)
@@ -86,9 +84,8 @@ def store(session: Session, events: list[dict[str, Any]]) -> set[str]:
             "next_attempt_at": now,
             "received_at": now,
         })
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = InboxEvent.__table__
-    statement = (insert(table).on_conflict_do_nothing(index_elements=["webhook_event_id"])
+    statement = (upsert_insert(session, table).on_conflict_do_nothing(index_elements=["webhook_event_id"])
                  .returning(table.c.webhook_event_id))
     return set(session.connection().execute(statement, rows).scalars())
 
