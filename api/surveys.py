@@ -103,7 +103,8 @@ def _csv_response(data: bytes, filename: str) -> Response:
 
 @router.get("/surveys/{survey_id}/results.csv", response_class=Response)
 def results_csv(survey_id: Id, runtime: RuntimeDep) -> Response:
-    """Every sent response, one per row (anonymous surveys: answers only)."""
+    """Every sent response, one per row. Anonymous surveys: answers only (no member, no time), ordered by value,
+    and none at all below the small-group threshold, as on the console page (surveys.results.answers_withheld)."""
     with runtime.sessions() as session:
         return _csv_response(results.answers_csv(session, _survey(session, survey_id)), f"survey-{survey_id}.csv")
 

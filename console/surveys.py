@@ -102,6 +102,7 @@ def survey_results(request: Request, staff: StaffDep, survey_id: Id) -> HTMLResp
 
 @router.get("/{survey_id}/{kind}.csv", include_in_schema=False)
 def download(request: Request, staff: StaffDep, survey_id: Id, kind: str) -> Response:
+    """The page's CSVs; they follow the page's small-group rule and the API's exports (the same functions)."""
     with runtime_of(request).sessions() as session:
         survey = _get(session, survey_id)
         if kind == "answers":

@@ -2,12 +2,16 @@
 CSV exports (UTF-8 with BOM, so Excel opens Japanese correctly) and SVG charts.
 
 A group of fewer than MIN_GROUP answers is never shown (the result says so instead), so nobody can be picked out.
+That rule lives here once (too_few, answers_withheld) and everything staff can read goes through it: the console
+page, the CSV downloads, the API's JSON, CSV and charts all call compute() or answers_csv(). Anonymous answers are
+listed in an order made of the answers alone (anonymous_order), never in the order they were sent.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import Counter
 from html import escape
 from typing import Any
@@ -29,12 +33,40 @@ def _percent(part: int, whole: int) -> float | None:
     return round(part * 100 / whole, 1) if whole else None
 
 
+def too_few(count: int) -> bool:
+    """The small-group rule: a group of fewer than MIN_GROUP answers is not shown (SUPPRESSED says so instead)."""
+    return count < MIN_GROUP
+
+
+def answers_withheld(survey: Survey, responses: int) -> bool:
+    """Whether an anonymous survey's answers are withheld as a whole: with fewer than MIN_GROUP responses, whoever
+    knows who answered (the response rate says it) could tell what they answered. The page, the summary, the charts,
+    the answers CSV and the API all ask this one question."""
+    return survey.anonymous and too_few(responses)
+
+
+def anonymous_order(template: Template, answers: dict[str, Any]) -> tuple[tuple[str, ...], str]:
+    """Sort key for anonymous answer sets: the answers themselves, question by question in the template's order as
+    the CSV shows them, then the whole set as canonical JSON (so answer sets that look alike still sort by value).
+
+    The order is a function of the answers alone: any two orders of sending give the same export, byte for byte,
+    so row order cannot be joined to who sent when (the members' submission times, the response rate watched
+    live). Sorting by storage key would rest on an accident of storage (the random key today; a sequence or
+    time-ordered key would turn it into the order of sending), and a shuffle per export would make two downloads
+    of the same answers differ and be hard to test; sorting by value is deterministic and testable.
+    """
+    shown = tuple(engine.display(q, answers.get(q.id), "") if engine.is_shown(q, answers) else ""
+                  for q in template.questions)
+    return shown, json.dumps(answers, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def answer_rows(session: Session, survey: Survey) -> list[tuple[str | None, dict[str, Any]]]:
-    """(subcommittee name or None, answers) for each sent response. Anonymous answers carry no subcommittee."""
+    """(subcommittee name or None, answers) for each sent response. Anonymous answers carry no subcommittee and
+    come in anonymous_order (by value, never in the order sent)."""
     if survey.anonymous:
-        return [(None, a) for a in session.scalars(
-            select(AnonymousAnswerSet.answers).where(AnonymousAnswerSet.survey_id == survey.id)
-            .order_by(AnonymousAnswerSet.id))]
+        template = surveys.template_of(session, survey)
+        sets = session.scalars(select(AnonymousAnswerSet.answers).where(AnonymousAnswerSet.survey_id == survey.id))
+        return [(None, a) for a in sorted(sets, key=lambda a: anonymous_order(template, a))]
     rows = session.execute(
         select(Subcommittee.name, SurveyResponse.answers)
         .join(Member, Member.id == SurveyResponse.member_id)
@@ -70,7 +102,7 @@ def _question_result(question: Question, rows: list[tuple[str | None, dict[str, 
             groups.setdefault(group or "（部会なし）", []).append(value)
         result["by_subcommittee"] = [
             {"name": name, "answered": len(values),
-             **({"suppressed": SUPPRESSED} if len(values) < MIN_GROUP else
+             **({"suppressed": SUPPRESSED} if too_few(len(values)) else
                 {"choices": _choice_counts(question, values)})}
             for name, values in sorted(groups.items())
         ]
@@ -103,7 +135,7 @@ def compute(session: Session, survey: Survey) -> dict[str, Any]:
     template = surveys.template_of(session, survey)
     rows = answer_rows(session, survey)
     answered, audience = surveys.counts(session, survey)
-    suppress_all = survey.anonymous and len(rows) < MIN_GROUP
+    suppress_all = answers_withheld(survey, len(rows))
     rate: dict[str, Any] = {"answered": answered, "audience": audience, "percent": _percent(answered, audience)}
     if not survey.anonymous:
         rate["by_subcommittee"] = _rate_by_subcommittee(session, survey)
@@ -147,13 +179,18 @@ def _csv(rows: list[list[Any]]) -> bytes:
 
 
 def answers_csv(session: Session, survey: Survey) -> bytes:
-    """One row per sent response. Named: with the member and 部会; anonymous: answers only, in random order."""
+    """One row per sent response. Named: with the member, 部会 and time sent, in the order sent. Anonymous: answers
+    only (no member, no time), in anonymous_order; with too few responses (answers_withheld, as on the page) no
+    answer at all, only the header and a line saying why."""
     template = surveys.template_of(session, survey)
     questions = list(template.questions)
     header = ["番号"] + ([] if survey.anonymous else ["氏名", "部会", "送信日時"]) + [q.text for q in questions]
     rows: list[list[Any]] = [header]
     if survey.anonymous:
-        data = [([], answers) for _g, answers in answer_rows(session, survey)]
+        anonymous = answer_rows(session, survey)
+        if answers_withheld(survey, len(anonymous)):
+            return _csv([header, [SUPPRESSED]])
+        data = [([], answers) for _g, answers in anonymous]
     else:
         data = [([name, group or "", clock.format_jst(sent)], answers) for name, group, sent, answers in
                 session.execute(select(Member.name, Subcommittee.name, SurveyResponse.submitted_at,
