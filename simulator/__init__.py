@@ -132,9 +132,40 @@ async def rich_menu_image(request: Request, kind: Literal["resident", "member"])
     return Response(await run_in_threadpool(images.render, kind), media_type="image/png")
 
 
+def _postback_labels(node: Any, out: dict[str, str]) -> None:
+    """What each postback button in these messages shows the user as their message (displayText, else label), by
+    data."""
+    if isinstance(node, dict):
+        if node.get("type") == "postback" and isinstance(node.get("data"), str):
+            shown = node.get("displayText") or node.get("label")
+            if shown:
+                out[node["data"]] = shown
+        for value in node.values():
+            _postback_labels(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _postback_labels(value, out)
+
+
+def _label_postbacks(items: list[dict[str, Any]], older: list[Delivery]) -> None:
+    """Give each tapped postback the label of the button tapped: the latest message before it with that data (LINE
+    never sends the label back, only the data)."""
+    shown: dict[str, str] = {}
+    for delivery in older:  # oldest first: a later button with the same data wins
+        _postback_labels(delivery.messages, shown)
+    for item in items:
+        if item["from"] == "bot":
+            _postback_labels(item["messages"], shown)
+        elif item["type"] == "postback":
+            data = (item["event"].get("postback") or {}).get("data") or ""
+            if data in shown:
+                item["label"] = shown[data]
+
+
 @router.get("/api/messages")
 async def conversation(request: Request, user_id: str) -> list[dict[str, Any]]:
-    """What the user sent (the inbox) and what the bot answered (the outbox), oldest first."""
+    """What the user sent (the inbox) and what the bot answered (the outbox), oldest first; a tapped postback
+    carries the label of its button."""
     runtime = _development_only(request)
 
     def load() -> list[dict[str, Any]]:
@@ -146,11 +177,13 @@ async def conversation(request: Request, user_id: str) -> list[dict[str, Any]]:
             ):
                 items.append({"from": "user", "at": row.received_at.isoformat(), "type": row.event_type,
                               "event": row.payload, "status": row.status})
+            older: list[Delivery] = []
             if user is not None:
-                for delivery in session.scalars(
+                own = list(session.scalars(
                     select(Delivery).where(Delivery.user_id == user.id, Delivery.kind != "richmenu")
                     .order_by(Delivery.id.desc()).limit(100)
-                ):
+                ))
+                for delivery in own:
                     items.append({"from": "bot", "at": delivery.created_at.isoformat(),
                                   "messages": delivery.messages, "status": delivery.status})
                 # broadcasts from the console: multicasts that name the user, and broadcasts to everyone
@@ -161,7 +194,13 @@ async def conversation(request: Request, user_id: str) -> list[dict[str, Any]]:
                     if delivery.kind == "broadcast" or user_id in delivery.recipients:
                         items.append({"from": "bot", "at": delivery.created_at.isoformat(),
                                       "messages": delivery.messages, "status": delivery.status})
+                if len(own) == 100:  # the buttons of the earliest taps shown may be in older answers
+                    older = list(session.scalars(
+                        select(Delivery).where(Delivery.user_id == user.id, Delivery.kind != "richmenu",
+                                               Delivery.id < own[-1].id).order_by(Delivery.id.desc()).limit(100)
+                    ))[::-1]
             items.sort(key=lambda item: item["at"])
+            _label_postbacks(items, older)
             return items[-150:]
 
     return await run_in_threadpool(load)

@@ -57,3 +57,116 @@ def test_the_rich_menu_under_the_chat_works(database_url: str, sessions: Any) ->
         screenshot(page, "simulator-richmenu")
         page.select_option("#user", label="港 はるこ（委員）")
         page.wait_for_selector("#richmenu button[aria-label='アンケート']")
+
+
+PHONES = ({"width": 390, "height": 844}, {"width": 360, "height": 640})
+
+
+def inside_viewport(page: Any, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return (box is not None and box["width"] > 0 and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= size["width"] and box["y"] + box["height"] <= size["height"])
+
+
+def open_tools(page: Any) -> None:
+    """On a phone the follow / block / sticker / new friend buttons sit behind the header's menu button."""
+    if not page.locator("#follow").is_visible():
+        page.click("#more")
+        page.wait_for_selector("#follow", state="visible")
+
+
+def test_on_a_phone_the_header_is_one_row_and_the_message_box_stays_on_screen(database_url: str,
+                                                                               sessions: Any) -> None:
+    with simulator(database_url, sessions, "港 はるこ（委員）") as page:
+        page.click(".card button:has-text('回答をはじめる')")
+        page.wait_for_selector("text=（1/8）区政会議で", timeout=10_000)
+        for n in range(3):  # a conversation longer than the screen
+            page.fill("#text", f"テスト{n}")
+            page.click("form#composer button")
+            page.wait_for_function(f"document.querySelectorAll('.row.user').length >= {n + 2}")
+        for size in PHONES:
+            page.set_viewport_size(size)
+            for opened in (False, True):  # with the rich menu closed, then open
+                if opened:
+                    page.click("#menubar")
+                    page.wait_for_selector("#richmenu img")
+                    page.wait_for_function("document.querySelector('#richmenu img').complete")
+                header = page.locator("header").bounding_box()
+                assert header is not None and header["height"] < 70, (size, header)
+                for selector in ("#user", "#more", "#text", "form#composer button"):
+                    assert inside_viewport(page, selector), (size, opened, selector)
+                # the page itself does not scroll: the chat between the header and the input does
+                assert page.evaluate("document.scrollingElement.scrollHeight") <= size["height"], size
+                assert page.evaluate("(c => c.scrollHeight > c.clientHeight && getComputedStyle(c).overflowY)"
+                                     "(document.querySelector('#chat'))") == "auto", size
+                if opened:
+                    page.click("#menubar")
+                    page.wait_for_selector("#richmenu", state="hidden")
+        screenshot(page, "simulator-phone-small")
+        page.set_viewport_size(PHONES[0])
+        # the newest message still in view after the screen changed
+        page.wait_for_function("(c => c.scrollHeight - c.scrollTop - c.clientHeight < 24)"
+                               "(document.querySelector('#chat'))", timeout=2_000)
+        screenshot(page, "simulator-phone")
+        open_tools(page)  # what no longer fits in the header is one tap away
+        for selector in ("#follow", "#unfollow", "#sticker", "#newuser"):
+            assert inside_viewport(page, selector), selector
+        screenshot(page, "simulator-phone-tools")
+        page.click("#chat")  # a tap elsewhere closes the menu
+        page.wait_for_selector("#follow", state="hidden")
+        page.select_option("#user", label="山田 花子")
+        open_tools(page)
+        page.click("#sticker")
+        page.wait_for_selector("text=スタンプありがとうございます", timeout=10_000)
+        assert not page.locator("#follow").is_visible()  # the menu closes after a choice
+
+
+def test_the_follow_status_is_the_users_own(database_url: str, sessions: Any) -> None:
+    from playwright.sync_api import expect
+
+    with simulator(database_url, sessions, "山田 花子") as page:
+        page.set_viewport_size(PHONES[0])
+        chosen = page.locator("#user option:checked")
+        expect(chosen).to_have_text("山田 花子")
+        page.once("dialog", lambda dialog: dialog.accept("港 太郎"))
+        open_tools(page)
+        page.click("#newuser")
+        page.wait_for_selector("text=港 太郎さん、友だち追加ありがとうございます", timeout=10_000)
+        expect(chosen).to_have_text("港 太郎", timeout=5_000)  # followed: no 「（未フォロー/ブロック）」
+        expect(page.locator("#status")).to_be_hidden()
+        open_tools(page)
+        page.click("#unfollow")
+        expect(chosen).to_have_text("港 太郎（未フォロー/ブロック）", timeout=10_000)
+        expect(page.locator("#status")).to_contain_text("未フォロー/ブロック中です")
+        screenshot(page, "simulator-phone-blocked")
+        page.select_option("#user", label="山田 花子")  # the notice is about the user chosen
+        expect(page.locator("#status")).to_be_hidden()
+        page.select_option("#user", label="港 太郎（未フォロー/ブロック）")
+        expect(page.locator("#status")).to_be_visible()
+        open_tools(page)
+        page.click("#follow")
+        page.wait_for_selector("text=港 太郎さん、おかえりなさい", timeout=10_000)
+        expect(chosen).to_have_text("港 太郎", timeout=5_000)
+        expect(page.locator("#status")).to_be_hidden()
+
+
+def test_after_a_reload_a_tapped_button_shows_what_it_said(database_url: str, sessions: Any) -> None:
+    with simulator(database_url, sessions, "港 はるこ（委員）") as page:
+        page.click(".card button:has-text('回答をはじめる')")
+        page.wait_for_selector("text=（1/8）区政会議で", timeout=10_000)
+        page.click("#quick button:has-text('どちらかといえばそう思う')")
+        page.wait_for_selector("text=（2/8）", timeout=10_000)
+        page.click("#quick button:has-text('中断')")
+        page.wait_for_selector("text=中断しました", timeout=10_000)
+        taps = ["回答をはじめる", "どちらかといえばそう思う", "中断"]
+        assert page.locator(".row.user .bubble").all_inner_texts() == taps
+        page.reload()
+        page.wait_for_selector("#user option", state="attached")
+        page.select_option("#user", label="港 はるこ（委員）")
+        page.wait_for_selector("text=中断しました", timeout=10_000)
+        bubbles = page.locator(".row.user .bubble").all_inner_texts()
+        assert not [b for b in bubbles if "v=1&a=" in b], bubbles
+        assert bubbles == taps
+        page.set_viewport_size(PHONES[0])
+        screenshot(page, "simulator-phone-reloaded")
