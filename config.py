@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     admin_api_token: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     ward_name: str = "港区"
+    # Where residents are sent when the bot cannot help: the ward's website, and the office's phone and hours.
+    ward_site_url: str = "https://www.city.osaka.lg.jp/minato/"
+    office_name: str = "港区役所"
+    office_phone: str = ""
+    office_hours: str = "平日 9:00〜17:30"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Asia/Tokyo"
 

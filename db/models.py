@@ -299,7 +299,8 @@ class EventInquiry(Base):
     """A resident was shown this event when they asked the bot (they hear if it is cancelled or moved)."""
 
     __tablename__ = "event_inquiries"
-    __table_args__ = (Index("ix_event_inquiries_event_at", "event_id", "at"),)
+    __table_args__ = (Index("ix_event_inquiries_event_at", "event_id", "at"),
+                      Index("ix_event_inquiries_user_at", "user_id", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))

@@ -11,7 +11,7 @@ from icalendar import Event as IcsEvent
 from bot import clock
 from bot.messages import Message, message_action, postback_action, quick_reply, text, uri_action
 from bot.texts import t
-from db.models import Event
+from db.models import Attendance, Event
 from events.schema import CANCELLED, Status, Visibility
 
 
@@ -99,20 +99,70 @@ def location(event: Event) -> Message:
 
 
 def reminder(event: Event, *, base_url: str, with_documents: bool, meeting: bool = False) -> Message:
-    """A reminder; for a meeting with 出席 / 欠席 / 資料を確認しました (and the documents a week ahead)."""
+    """A reminder; for a meeting, a card whose 出席 / 欠席 / 資料を確認しました buttons stay on the message (so the
+    answer can be changed until the meeting starts), with the documents a week ahead."""
     lines = [t("event.reminder", title=event.title, when=when(event))]
+    if meeting:
+        return {"type": "flex", "altText": lines[0][:400],
+                "contents": meeting_card(event, None, heading=t("event.reminder.heading"),
+                                         with_documents=with_documents)}
     if event.venue:
         lines.append(event.venue)
     if with_documents and event.documents:
         lines += ["", t("event.documents")] + [f"・{d['title']}\n{d['url']}" for d in event.documents]
-    if meeting:
-        lines += ["", t("meeting.ask")]
-        buttons = [quick_reply(postback_action(t(f"meeting.btn.{action}"), f"meeting.{action}",
-                                               display_text=t(f"meeting.btn.{action}"), e=event.id))
-                   for action in ("attend", "absent", "docs")]
-    else:
-        buttons = [quick_reply(postback_action(t("event.btn.detail"), "event.detail", e=event.id))]
-    return text("\n".join(lines), buttons)
+    return text("\n".join(lines), [quick_reply(postback_action(t("event.btn.detail"), "event.detail", e=event.id))])
+
+
+def meeting_card(event: Event, answer: Attendance | None, *, heading: str | None = None,
+                 with_documents: bool = True) -> dict[str, Any]:
+    """A meeting as a card for its members: when and where, the documents, the member's answer so far, and buttons
+    for 出席 / 欠席 / 資料を確認しました that stay on the message (council business is in Japanese)."""
+    body: list[dict[str, Any]] = []
+    if heading:
+        body.append({"type": "text", "text": heading, "size": "sm", "color": "#1e88e5", "weight": "bold"})
+    body += [{"type": "text", "text": title(event), "weight": "bold", "size": "lg", "wrap": True},
+             {"type": "text", "text": when(event), "size": "md", "wrap": True}]
+    if event.venue:
+        body.append({"type": "text", "text": event.venue, "size": "md", "wrap": True, "color": "#555555"})
+    documents = event.documents if with_documents else []
+    if documents:
+        listing = "\n".join(f"・{d['title']}" for d in documents)
+        body.append({"type": "text", "text": f"{t('event.documents')}\n{listing}", "size": "sm", "wrap": True})
+    response = answer.response if answer else None
+    status = t(f"meeting.your.{response or 'none'}")
+    if answer is not None and answer.documents_confirmed_at is not None:
+        status += "\n" + t("meeting.your.docs")
+    if answer is not None or heading is None:
+        body.append({"type": "text", "text": status, "size": "sm", "wrap": True, "color": "#555555"})
+    body.append({"type": "text", "text": t("meeting.ask"), "size": "sm", "wrap": True})
+    buttons = []
+    for action in ("attend", "absent"):
+        label = t(f"meeting.btn.{action}")
+        buttons.append({"type": "button", "style": "primary" if action == "attend" else "secondary", "height": "sm",
+                        "action": postback_action(("✓" if response == action else "") + label, f"meeting.{action}",
+                                                  display_text=label, e=event.id)})
+    footer: list[dict[str, Any]] = [{"type": "box", "layout": "horizontal", "spacing": "sm", "contents": buttons}]
+    if documents:
+        for d in documents[:3]:
+            if str(d.get("url", "")).startswith(("https://", "http://")):
+                footer.append({"type": "button", "style": "link", "height": "sm",
+                               "action": uri_action(str(d["title"]), str(d["url"]))})
+        label = t("meeting.btn.docs")
+        footer.append({"type": "button", "style": "link", "height": "sm",
+                       "action": postback_action(label, "meeting.docs", display_text=label, e=event.id)})
+    footer.append({"type": "button", "style": "link", "height": "sm",
+                   "action": postback_action(t("event.btn.detail"), "event.detail", e=event.id)})
+    return {"type": "bubble",
+            "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
+            "footer": {"type": "box", "layout": "vertical", "spacing": "xs", "contents": footer}}
+
+
+def meetings(events: list[Event], answers: dict[int, Attendance]) -> Message:
+    """The member's coming meetings as cards, each with their answer so far."""
+    cards = [meeting_card(e, answers.get(e.id)) for e in events[:12]]
+    alt = t("event.alt", titles="、".join(e.title for e in events[:3]))[:400]
+    contents = cards[0] if len(cards) == 1 else {"type": "carousel", "contents": cards}
+    return {"type": "flex", "altText": alt, "contents": contents}
 
 
 def change_notice(event: Event, *, base_url: str, what: str) -> Message:

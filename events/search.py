@@ -15,6 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from bot.texts import labels
+
 KANJI_FOLDS = [("お祭り", "おまつり"), ("祭り", "まつり"), ("祭", "まつり"), ("子供", "こども"), ("子ども", "こども"),
                ("今日", "きょう"), ("明日", "あした"), ("明後日", "あさって")]
 FILLERS = ["ありますか", "あります", "あるの", "ある", "おしえて", "教えて", "知りたい", "しりたい", "について",
@@ -46,6 +48,11 @@ def fold(text: str) -> str:
         text = text.replace(kanji, kana)
     return re.sub(r"[\s\u3000・「」『』()（）]+", "", text) if not re.search(r"[a-z]{2}", text) else " ".join(
         text.split())
+
+
+# The categories' names in the text catalogue (まつり, Festivals...) are understood too: a button's label typed.
+for _category, _words in CATEGORY_WORDS.items():
+    CATEGORY_WORDS[_category] = (*_words, *(fold(w) for w in labels(f"category.{_category}")))
 
 
 @dataclass

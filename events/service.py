@@ -160,6 +160,21 @@ def remember_inquiry(session: Session, *, user: User, events: list[Event]) -> No
         session.execute(insert(EventInquiry), [{"event_id": e.id, "user_id": user.id, "at": now} for e in events])
 
 
+def last_shown(session: Session, *, user: User, member: Member | None) -> list[Event]:
+    """The events the user was shown last (the cards of their latest question, or the one they opened), if still
+    to come: what 「詳しく」 or 「地図」 typed on its own refers to."""
+    since = clock.now() - INQUIRY_MEMORY
+    latest = session.scalar(select(sa.func.max(EventInquiry.at)).where(EventInquiry.user_id == user.id,
+                                                                       EventInquiry.at >= since))
+    if latest is None:
+        return []
+    return list(session.scalars(
+        select(Event).join(EventInquiry, EventInquiry.event_id == Event.id)
+        .where(EventInquiry.user_id == user.id, EventInquiry.at == latest, visible_to(member),
+               Event.ends_at >= clock.now())
+        .order_by(Event.starts_at, Event.id).distinct().limit(MAX_CARDS)))
+
+
 def subscribe(session: Session, *, user: User, event: Event) -> bool:
     """リマインドする: True when newly subscribed."""
     exists = session.scalars(select(EventSubscription).where(EventSubscription.event_id == event.id,
@@ -292,6 +307,23 @@ def in_meeting_audience(event: Event, member: Member) -> bool:
     if not member.active or event.kind not in MEETINGS:
         return False
     return event.visibility != "subcommittee" or event.subcommittee_id == member.subcommittee_id
+
+
+def upcoming_meetings(session: Session, member: Member, *, limit: int = 10) -> list[Event]:
+    """The meetings this member is invited to that have not started yet (cancelled ones left out), soonest first."""
+    found = session.scalars(
+        select(Event).where(visible_to(member), Event.kind.in_(MEETINGS), Event.starts_at > clock.now(),
+                            Event.status.not_in(CANCELLED))
+        .order_by(Event.starts_at, Event.id).limit(limit * 2))
+    return [e for e in found if in_meeting_audience(e, member)][:limit]
+
+
+def attendance_of(session: Session, member: Member, events: list[Event]) -> dict[int, Attendance]:
+    """The member's answers for these meetings, by event id."""
+    if not events:
+        return {}
+    return {a.event_id: a for a in session.scalars(select(Attendance).where(
+        Attendance.member_id == member.id, Attendance.event_id.in_([e.id for e in events])))}
 
 
 def answer_attendance(session: Session, *, event: Event, member: Member, response: str | None = None,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import clock
-from bot.messages import postback_action, quick_reply, text
+from bot.messages import postback_action, quick_reply, text, uri_action
 from bot.postback import InvalidPostback
-from bot.texts import labels
+from bot.texts import labels, t
 from db.models import Event
 from events import messages, service
-from handlers.router import Context, Router, text_is
+from handlers.router import Context, Router, text_is, typed
 
 router = Router("events")
 
@@ -63,24 +63,42 @@ def _event(ctx: Context) -> Event | None:
 @router.postback("event.detail")
 def on_detail(ctx: Context) -> None:
     if (event := _event(ctx)) is not None:
-        ctx.reply(messages.detail(event, ctx.settings.public_base_url, ctx.lang))
+        _detail(ctx, event)
+
+
+def _detail(ctx: Context, event: Event) -> None:
+    ctx.reply(messages.detail(event, ctx.settings.public_base_url, ctx.lang))
+    if ctx.user is not None:  # what 「地図」 typed next refers to
+        service.remember_inquiry(ctx.session, user=ctx.user, events=[event])
 
 
 @router.postback("event.map")
 def on_map(ctx: Context) -> None:
-    event = _event(ctx)
-    if event is None:
-        return
+    if (event := _event(ctx)) is not None:
+        _map(ctx, event)
+
+
+def _map(ctx: Context, event: Event) -> None:
     if event.latitude is None or event.longitude is None:
-        ctx.reply(messages.detail(event, ctx.settings.public_base_url, ctx.lang))
+        _detail(ctx, event)
     else:
         ctx.reply(messages.location(event))
 
 
+def _calendar(ctx: Context, event: Event) -> None:
+    label = ctx.t("event.btn.calendar")
+    ctx.reply(text(ctx.t("event.calendar_link", title=messages.title(event, ctx.lang)), [
+        quick_reply(uri_action(label, messages.ics_url(event, ctx.settings.public_base_url)))]))
+
+
 @router.postback("event.remind")
 def on_remind(ctx: Context) -> None:
-    event = _event(ctx)
-    if event is None or ctx.user is None:
+    if (event := _event(ctx)) is not None:
+        _remind(ctx, event)
+
+
+def _remind(ctx: Context, event: Event) -> None:
+    if ctx.user is None:
         return
     title = messages.title(event, ctx.lang)
     if service.subscribe(ctx.session, user=ctx.user, event=event):
@@ -89,38 +107,36 @@ def on_remind(ctx: Context) -> None:
         ctx.reply(text(ctx.t("event.remind_already", title=title)))
 
 
-# -- meetings: attendance from the reminder's buttons
+# -- a card's button label typed: 「詳しく」, 「地図」... refer to the events the user was shown last
+
+CARD_BUTTONS = {"event.btn.detail": ("event.detail", _detail), "event.btn.map": ("event.map", _map),
+                "event.btn.calendar": ("event.calendar", _calendar), "event.btn.remind": ("event.remind", _remind)}
+CARD_WORDS = {**{label.casefold(): key for key in CARD_BUTTONS for label in labels(key)},
+              **{w: "event.btn.detail" for w in typed("詳細", "くわしく", "もっと詳しく", "details", "detail")},
+              **{w: "event.btn.map" for w in typed("ちず", "マップ", "場所", "ばしょ", "map")}}
 
 
-def _meeting_answer(ctx: Context, response: str | None, documents_read: bool, done_key: str) -> None:
-    event = _event(ctx)
-    if event is None:
+@router.message(lambda ctx: ctx.text.casefold() in CARD_WORDS)
+def on_card_word(ctx: Context) -> None:
+    key = CARD_WORDS[ctx.text.casefold()]
+    action, do = CARD_BUTTONS[key]
+    shown = service.last_shown(ctx.session, user=ctx.user, member=ctx.member()) if ctx.user is not None else []
+    if len(shown) == 1:
+        do(ctx, shown[0])
         return
-    member = ctx.member()
-    if member is None or not service.in_meeting_audience(event, member):
-        ctx.reply(text(ctx.t("meeting.not_yours")))
+    if shown:  # several cards were shown: which one?
+        if action == "event.calendar":
+            items = [quick_reply(uri_action(e.title, messages.ics_url(e, ctx.settings.public_base_url)))
+                     for e in shown]
+        else:
+            items = [quick_reply(postback_action(messages.title(e, ctx.lang), action,
+                                                 display_text=f"{ctx.t(key)}: {e.title}", e=e.id)) for e in shown]
+        ctx.reply(text(ctx.t("event.which"), items))
         return
-    if event.starts_at <= clock.now() and response is not None:
-        ctx.reply(text(ctx.t("meeting.started", title=event.title)))
-        return
-    service.answer_attendance(ctx.session, event=event, member=member, response=response,
-                              documents_read=documents_read)
-    ctx.reply(text(ctx.t(done_key, title=event.title)))
-
-
-@router.postback("meeting.attend")
-def on_attend(ctx: Context) -> None:
-    _meeting_answer(ctx, "attend", False, "meeting.ok.attend")
-
-
-@router.postback("meeting.absent")
-def on_absent(ctx: Context) -> None:
-    _meeting_answer(ctx, "absent", False, "meeting.ok.absent")
-
-
-@router.postback("meeting.docs")
-def on_documents_read(ctx: Context) -> None:
-    _meeting_answer(ctx, None, True, "meeting.ok.docs")
+    upcoming = ctx.session.scalars(select(Event).where(
+        service.visible_to(ctx.member()), Event.ends_at >= clock.now(), Event.status.not_in(service.CANCELLED))
+        .order_by(Event.starts_at).limit(8)).all()
+    ctx.reply(text(ctx.t("event.which"), messages.suggestions(list(upcoming), ctx.lang)))
 
 
 # -- 通知設定: categories on and off, the list of reminders
@@ -166,6 +182,29 @@ def on_list(ctx: Context) -> None:
     items = [quick_reply(postback_action(ctx.t("settings.unsubscribe", title=e.title)[:20], "event.unsubscribe",
                                          e=e.id)) for e in events]
     ctx.reply(text("\n".join(lines), items))
+
+
+@router.message(lambda ctx: ctx.user is not None and _unsubscribe_typed(ctx) is not None)
+def on_unsubscribe_typed(ctx: Context) -> None:
+    """「解除: わんぱくまつり」 typed, as the button says."""
+    assert ctx.user is not None
+    event = _unsubscribe_typed(ctx)
+    assert event is not None
+    service.unsubscribe(ctx.session, user=ctx.user, event_id=event.id)
+    ctx.reply(text(ctx.t("settings.unsubscribed")))
+
+
+def _unsubscribe_typed(ctx: Context) -> Event | None:
+    if "unsubscribe" not in ctx.memo:
+        ctx.memo["unsubscribe"] = None
+        for lang in ("ja", "en"):
+            prefix = t("settings.unsubscribe", lang, title="")
+            if ctx.text.casefold().startswith(prefix.casefold().strip()):
+                name = ctx.text[len(prefix.strip()):].strip()
+                assert ctx.user is not None
+                ctx.memo["unsubscribe"] = next((e for e in service.subscriptions(ctx.session, ctx.user)
+                                                if name and (e.title.startswith(name) or name in e.title)), None)
+    return ctx.memo["unsubscribe"]
 
 
 @router.postback("event.unsubscribe")

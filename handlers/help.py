@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from bot.messages import message_action, quick_reply, text
+from bot.messages import message_action, quick_reply, text, uri_action
+from bot.texts import labels
+from handlers import opinions
 from handlers.common import main_menu, with_menu
 from handlers.router import Context, Router, message_type, text_is
 
 router = Router("help")
 
 
-@router.message(text_is("ヘルプ", "へるぷ", "help", "?", "？", "使い方", "つかいかた", "メニュー"))
+@router.message(text_is(*labels("qr.help"), "へるぷ", "help", "?", "？", "使い方", "つかいかた", "メニュー"))
 def on_help(ctx: Context) -> None:
     """Help follows who asks: a linked member hears of surveys, meetings and 事前意見, not of link codes."""
     menu = [*main_menu(ctx), quick_reply(message_action(ctx.t("language.switch")))]
     ctx.reply(text(ctx.t("help.member" if ctx.member() is not None else "help"), menu))
+
+
+@router.message(text_is(*labels("menu.info"), "区のじょうほう", "区役所", "くやくしょ", "問い合わせ", "お問い合わせ",
+                        "問合せ", "連絡先", "電話番号", "contact", "ward office"))
+def on_info(ctx: Context) -> None:
+    """The rich menu's 区の情報 typed, or a resident asking how to reach the office: the website and, where the
+    office has set them, its phone number and hours."""
+    settings = ctx.settings
+    lines = [ctx.t("info", ward=settings.ward_name, site=settings.ward_site_url)]
+    if settings.office_phone:
+        lines.append(ctx.t("info.contact", office=settings.office_name, phone=settings.office_phone,
+                           hours=settings.office_hours))
+    ctx.reply(text("\n".join(lines), [quick_reply(uri_action(ctx.t("menu.info"), settings.ward_site_url)),
+                                      *main_menu(ctx)]))
 
 
 @router.message(text_is("English", "英語", "えいご", "in english"))
@@ -45,7 +61,9 @@ fallback = Router("fallback")
 
 @fallback.message(message_type("text"))
 def on_unknown_text(ctx: Context) -> None:
-    ctx.reply(with_menu(ctx, ctx.t("not_understood")))
+    """Nothing understood the text: if it reads like an opinion, offer to send it; else say so, with the menu."""
+    if not opinions.offer(ctx):
+        ctx.reply(with_menu(ctx, ctx.t("not_understood")))
 
 
 @fallback.message()

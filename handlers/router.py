@@ -211,6 +211,11 @@ class Dispatcher:
 
 
 # -- common filters
+def typed(*words: str) -> tuple[str, ...]:
+    """Words people type (not words the bot says, which live in bot.texts): a marker for the catalogue's test."""
+    return words
+
+
 def text_is(*words: str) -> Filter:
     folded = {w.casefold() for w in words}
     return lambda ctx: ctx.text.casefold() in folded

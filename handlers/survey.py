@@ -181,6 +181,14 @@ def on_typed(ctx: Context) -> None:
     _render(ctx, scene, _typed_step(ctx, scene))
 
 
+@router.message(text_is(*labels("survey.btn.start", "survey.btn.skip", "survey.btn.back", "survey.btn.pause",
+                               "survey.btn.submit", "survey.btn.edit", "survey.btn.done")))
+def on_control_word(ctx: Context) -> None:
+    """A survey button's label typed while no survey is being answered (after a pause, or long after): the member's
+    survey, where they left it."""
+    on_survey_word(ctx)
+
+
 def _typed_step(ctx: Context, scene: Answering) -> Step:
     """The buttons' labels typed do what the buttons do; anything else is an answer to the current question."""
     typed, question = ctx.text, scene.current

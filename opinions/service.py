@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -21,6 +22,38 @@ PRE_MEETING = "事前意見"  # the category of a member's opinion on a meeting
 STATUSES = {"unread": "未読", "in_progress": "対応中", "answered": "回答済"}
 TEXT_LIMIT = 2000
 REPLY_LIMIT = 4000
+
+
+# What an opinion typed straight into the chat tends to say: a wish, a request, a complaint (「ベンチをふやして
+# ください」, 「〜してほしい」, 「〜が危ないです」). Questions about events go to events first; this is asked only of
+# text nothing else understood, and only to offer sending it, never to send it unasked.
+_OPINION_MARKERS = re.compile(
+    r"(ください|下さい|ほしい|欲しい|してほしい|もらいたい|いただきたい|頂きたい|べき|要望|希望|困って|こまって|不便|"
+    r"ふべん|危ない|あぶない|危険|改善|なおして|直して|ふやして|増やして|へらして|減らして|やめて|止めて|"
+    r"思います|おもいます|思う|おもう|と良い|といい|たらいい|たら良い|残念|うるさい|汚い|きたない|暗い|くらい道)")
+
+
+def looks_like_opinion(body: str) -> bool:
+    """A typed text that reads like an opinion for the ward office (offered to send, not sent unasked)."""
+    body = body.strip()
+    if len(body) < 6 or body.endswith(("?", "？")):
+        return False
+    return bool(_OPINION_MARKERS.search(body)) or len(body) >= 40
+
+
+def parts(body: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """A text too long for one opinion, cut into parts of at most limit characters, at a line or a sentence end
+    where one is near."""
+    out: list[str] = []
+    while len(body) > limit:
+        cut = max(body.rfind("\n", 0, limit), body.rfind("。", 0, limit) + 1)
+        if cut < limit // 2:
+            cut = limit
+        out.append(body[:cut].strip())
+        body = body[cut:].strip()
+    if body:
+        out.append(body)
+    return out
 
 
 class ReplyInput(BaseModel):

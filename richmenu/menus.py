@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.texts import t
+
 WIDTH, HEIGHT = 2500, 1686
 COLUMNS, ROWS = 3, 2
 WARD_SITE = "https://www.city.osaka.lg.jp/minato/"
@@ -34,19 +36,20 @@ def _say(text: str) -> dict[str, Any]:
 
 MENUS: dict[str, list[Button]] = {
     "resident": [
-        Button("イベント", "区のイベントをさがす", _say("イベント"), 0, 0),
-        Button("通知設定", "お知らせの受け取り", _say("通知設定"), 1, 0, color="#1e88e5"),
-        Button("ご意見", "区へのご意見", _say("ご意見"), 2, 0, color="#f4511e"),
-        Button("区の情報", "港区のホームページ", {"type": "uri", "label": "区の情報", "uri": WARD_SITE}, 0, 1, 2,
-               color="#5e35b1"),
-        Button("ヘルプ", "使い方 / English", _say("ヘルプ"), 2, 1, color="#546e7a"),
+        Button(t("qr.events"), "区のイベントをさがす", _say(t("qr.events")), 0, 0),
+        Button(t("qr.settings"), "お知らせの受け取り", _say(t("qr.settings")), 1, 0, color="#1e88e5"),
+        Button(t("qr.opinion"), "区へのご意見", _say(t("qr.opinion")), 2, 0, color="#f4511e"),
+        Button(t("menu.info"), "港区のホームページ", {"type": "uri", "label": t("menu.info"), "uri": WARD_SITE},
+               0, 1, 2, color="#5e35b1"),
+        Button(t("qr.help"), "使い方 / English", _say(t("qr.help")), 2, 1, color="#546e7a"),
     ],
     "member": [
-        Button("アンケート", "区政会議のアンケート", _say("アンケート"), 0, 0, color="#f4511e"),
-        Button("会議・資料", "会議の日程と事前資料", _say("会議・資料"), 1, 0, color="#1e88e5"),
-        Button("事前意見", "会議への意見", _say("事前意見"), 2, 0, color="#5e35b1"),
-        Button("イベント", "区のイベントをさがす", _say("イベント"), 0, 1, 2),
-        Button("ヘルプ", "使い方", _say("ヘルプ"), 2, 1, color="#546e7a"),
+        Button(t("qr.survey"), "区政会議のアンケート", _say(t("qr.survey")), 0, 0, color="#f4511e"),
+        Button(t("meeting.menu"), "会議の日程と事前資料", _say(t("meeting.menu")), 1, 0, color="#1e88e5"),
+        Button(t("opinion.pre_meeting.menu"), "会議への意見", _say(t("opinion.pre_meeting.menu")), 2, 0,
+               color="#5e35b1"),
+        Button(t("qr.events"), "区のイベントをさがす", _say(t("qr.events")), 0, 1, 2),
+        Button(t("qr.help"), "使い方", _say(t("qr.help")), 2, 1, color="#546e7a"),
     ],
 }
 CHAT_BAR = {"resident": "メニュー", "member": "委員メニュー"}

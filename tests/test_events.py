@@ -277,16 +277,34 @@ def test_meeting_reminder_takes_attendance_until_the_meeting_starts(bot: Bot, li
     bot.client.portal.call(bot.client.app.state.runtime.run_reminders)
     bot.wait_idle()
     reminder = town.new()
-    assert [a["label"] for a in actions(reminder)] == ["出席", "欠席", "資料を確認しました"]
+    # buttons on the card itself, not quick replies (which LINE removes after the first tap)
+    assert [m["type"] for m in reminder] == ["flex"] and "quickReply" not in reminder[0]
+    assert [a["label"] for a in actions(reminder)] == ["出席", "欠席", "資料１ 中間振り返り",
+                                                       "特にご意見をいただきたい項目", "資料を確認しました", "詳しく"]
     assert child.new() == []  # not this 部会
     assert "欠席で受け付けました" in texts(town.tap("欠席", reminder))
     assert "出席で受け付けました" in texts(town.tap("出席", reminder))  # changed their mind
     assert "資料の確認、ありがとうございます" in texts(town.tap("資料を確認しました", reminder))
-    assert "見つかりませんでした" in texts(child.tap("出席", reminder))  # a forwarded button: not their 部会
+    assert "対象の委員の方" in texts(child.tap("出席", reminder))  # a forwarded button: not their 部会
+    # 会議・資料 shows what they answered, and the card's buttons change it
+    cards = town.say("会議・資料")
+    assert "出欠: 出席で受け付けています" in texts(cards) and "資料: 確認ずみ" in texts(cards)
+    assert "✓出席" in [a["label"] for a in actions(cards)]
+    assert "欠席で受け付けました" in texts(town.tap("欠席", cards))
+    assert "出欠: 欠席で受け付けています" in texts(town.say("事前資料"))
+    # typed as older members write it; two meetings are coming (the 部会 and the 全体会議): which one?
+    which = town.say("出席します。")
+    assert "どの会議ですか" in texts(which)
+    assert [a["label"] for a in actions(which)] == ["10月9日(金) まちづくり部会", "10月11日(日) 区政会議 全体会議"]
+    assert "「まちづくり部会」出席で受け付けました" in texts(town.tap("10月9日(金) まちづくり部会", which))
+    assert "「まちづくり部会」欠席で受け付けました" in texts(other.tap("10月9日(金) まちづくり部会",
+                                                               other.say("欠席です")))
+    assert "委員の方が使うもの" in texts(Phone(bot, line, new_user_id()).say("出席"))  # a resident
     event_id = _event_id(sessions, "まちづくり部会")
     listing = bot.client.get(f"/api/v1/events/{event_id}/attendance", headers=AUTH).json()
     assert [m["name"] for m in listing["attending"]] == ["まちの委員"]
-    assert [m["name"] for m in listing["no_answer"]] == ["港 はるこ", "築港 太郎", "天保山 次郎", "まちの委員2"]
+    assert [m["name"] for m in listing["absent"]] == ["まちの委員2"]
+    assert [m["name"] for m in listing["no_answer"]] == ["港 はるこ", "築港 太郎", "天保山 次郎"]
     assert [m["name"] for m in listing["documents_confirmed"]] == ["まちの委員"]
     ward.move_to(dt.datetime(2026, 10, 9, 19, 5, tzinfo=clock.JST))  # the meeting has begun
     assert "もう始まっています" in texts(town.tap("欠席", reminder))

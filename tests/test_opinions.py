@@ -17,8 +17,8 @@ def test_a_resident_sends_an_opinion_and_staff_answer_it_in_line(bot: Bot, line:
     phone = Phone(bot, line, new_user_id())
     phone.follow()
     start = phone.tap("ご意見")  # the greeting's quick reply
-    assert [a["label"] for a in actions(start)] == ["区政情報", "まちの魅力", "その他", "やめる"]
-    assert "入力して" in texts(phone.tap("まちの魅力", start))
+    assert [a["label"] for a in actions(start)] == ["区役所・区政のこと", "まちのこと", "そのほか", "やめる"]
+    assert "入力して" in texts(phone.tap("まちのこと", start))
     assert "文字で入力してください" in texts(phone.sticker())
     ask_name = phone.say("天保山の夜景をもっと発信してほしいです。みなりんのグッズもほしい！")
     assert "お名前" in texts(ask_name)
@@ -43,10 +43,11 @@ def test_a_resident_sends_an_opinion_and_staff_answer_it_in_line(bot: Bot, line:
 
 def test_an_opinion_can_be_cancelled_and_names_are_kept_when_given(bot: Bot, line: FakeLine) -> None:
     phone = Phone(bot, line, new_user_id())
-    phone.tap("区政情報", phone.say("ご意見"))
+    phone.tap("区役所・区政のこと", phone.say("ご意見"))
     assert "やめました" in texts(phone.say("やめる"))
     assert bot.client.get("/api/v1/opinions", headers=AUTH).json() == []
-    phone.tap("その他", phone.say("ご意見"))
+    assert "入力中のものは ありません" in texts(phone.say("やめる"))  # nothing left to cancel
+    phone.tap("そのほか", phone.say("ご意見"))
     phone.say("ベンチを増やしてください")
     phone.say("港 太郎")
     (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()
@@ -66,3 +67,52 @@ def test_members_send_pre_meeting_opinions(bot: Bot, line: FakeLine, sessions: A
     assert opinion["kind"] == "pre_meeting" and opinion["name"] == "まちの委員" and opinion["event_id"]
     resident = Phone(bot, line, new_user_id())
     assert "委員の方が送るもの" in texts(resident.say("事前意見"))
+
+
+def test_an_opinion_typed_straight_in_is_offered_to_send_and_nothing_typed_is_lost(bot: Bot, line: FakeLine
+                                                                                    ) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.follow()
+    offer = phone.say("公園のベンチをふやしてください")
+    assert "ご意見として 区役所に送りますか" in texts(offer) and "公園のベンチをふやしてください" in texts(offer)
+    assert [a["label"] for a in actions(offer)] == ["送る", "やめる"]
+    assert bot.client.get("/api/v1/opinions", headers=AUTH).json() == []  # never sent unasked
+    ask = phone.tap("送る", offer)
+    assert "受け取りました" in texts(ask) and "まちのこと" in [a["label"] for a in actions(ask)]
+    assert "お名前" in texts(phone.say("まちのこと"))  # the category's label typed chooses it; the text is kept
+    assert "受け付けました" in texts(phone.say("名前なしで送る"))
+    (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()
+    assert opinion["text"] == "公園のベンチをふやしてください" and opinion["category"] == "まちの魅力"
+    # declined: nothing is stored
+    offer = phone.say("駅前の道が暗くて危ないと思います")
+    assert "送りますか" in texts(offer)
+    assert "やめました" in texts(phone.tap("やめる", offer))
+    assert len(bot.client.get("/api/v1/opinions", headers=AUTH).json()) == 1
+    # not every unknown text is an opinion
+    assert "わかりませんでした" in texts(phone.say("あいうえ"))
+
+
+def test_text_typed_at_the_category_step_is_kept(bot: Bot, line: FakeLine) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.say("ご意見")
+    again = phone.say("ごみの収集日をLINEで知らせてほしい")
+    assert "受け取りました（まだ送っていません）" in texts(again)
+    phone.tap("区役所・区政のこと", again)
+    phone.say("港 花子")
+    (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()
+    assert opinion == {**opinion, "text": "ごみの収集日をLINEで知らせてほしい", "category": "区政情報",
+                       "name": "港 花子"}
+
+
+def test_a_too_long_opinion_is_kept_and_sent_in_parts(bot: Bot, line: FakeLine) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.tap("そのほか", phone.say("ご意見"))
+    long_text = "\n".join(f"{i}番目の段落です。" + "あ" * 290 for i in range(10))  # 3,079 characters
+    said = phone.say(long_text)
+    assert f"{len(long_text)}文字ありました" in texts(said) and "とってあります" in texts(said)
+    assert bot.client.get("/api/v1/opinions", headers=AUTH).json() == []
+    phone.tap("2回に分けて送る", said)
+    phone.say("名前なしで送る")
+    sent = sorted(bot.client.get("/api/v1/opinions", headers=AUTH).json(), key=lambda o: o["id"])
+    assert [o["text"][:5] for o in sent] == ["（1/2）", "（2/2）"]
+    assert "".join(o["text"][5:] for o in sent).replace("\n", "") == long_text.replace("\n", "")

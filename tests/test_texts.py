@@ -13,7 +13,7 @@ from tests.helpers import Bot, Phone, actions, new_user_id
 from tests.helpers import texts as shown_text
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE = [p for folder in ("bot", "handlers", "events", "surveys", "members", "opinions", "api")
+CODE = [p for folder in ("bot", "handlers", "events", "surveys", "members", "opinions", "api", "richmenu")
         for p in (ROOT / folder).rglob("*.py") if p.name != "texts.py"]
 # Council business stays in Japanese: members' surveys, linking, meetings, 事前意見.
 JAPANESE_ONLY = ("survey.", "link.", "meeting.", "opinion.pre_meeting.")
@@ -29,6 +29,8 @@ def keys_in_code() -> tuple[set[str], set[str], set[str]]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 constants.add(node.value)
+            if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+                prefixes.add(str(node.values[0].value))  # f"opinion.cat.{i}": keys chosen by a number
             if not (isinstance(node, ast.Call) and node.args):
                 continue
             func = node.func
@@ -68,7 +70,7 @@ def _japanese_literals(path: Path) -> list[str]:
         parent = parents.get(node)
         if isinstance(parent, ast.Expr) or set(node.value) <= PUNCTUATION:
             continue  # a docstring, or punctuation
-        if isinstance(parent, ast.Call) and getattr(parent.func, "id", "") == "text_is":
+        if isinstance(parent, ast.Call) and getattr(parent.func, "id", "") in ("text_is", "typed"):
             continue  # words users type, not words they read
         if isinstance(parent, ast.Tuple) and isinstance(parents.get(parent), ast.Compare):
             continue  # likewise: `ctx.text in ("やめる", ...)`
