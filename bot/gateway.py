@@ -352,7 +352,7 @@ class LineGateway:
             earlier.order_key == Delivery.order_key, earlier.id < Delivery.id, earlier.status.in_(IN_FLIGHT)
         )
         due = or_(
-            and_(Delivery.status == Status.PENDING, Delivery.next_attempt_at <= now),
+            and_(Delivery.status.in_((Status.PENDING, Status.WAITING)), Delivery.next_attempt_at <= now),
             and_(Delivery.status == Status.SENDING, Delivery.lease_until < now),  # its sender died
             false() if held_wait else Delivery.status == Status.HELD,
         )

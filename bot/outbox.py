@@ -38,14 +38,16 @@ class Status(StrEnum):
     PENDING = "pending"  # waiting to be sent (or retried)
     SENDING = "sending"  # claimed by a sender (a lease)
     HELD = "held"  # LINE's monthly limit: waits for next month
+    WAITING = "waiting"  # not an answer, queued in the quiet hours: leaves at next_attempt_at (the morning)
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"  # the user blocked the bot, or there was nothing to do
 
 
-# A delivery in these statuses keeps the next one of its order key (one user's messages) waiting.
+# A delivery in these statuses keeps the next one of its order key (one user's messages) waiting. One waiting for the
+# morning does not: the answers to what the person sends meanwhile go at once.
 IN_FLIGHT = (Status.PENDING, Status.SENDING)
-UNFINISHED = (Status.PENDING, Status.SENDING, Status.HELD)
+UNFINISHED = (Status.PENDING, Status.SENDING, Status.HELD, Status.WAITING)
 
 
 def outcome(status: str | None) -> str:
@@ -98,25 +100,39 @@ class Outbox:
         return rows
 
     def push(
-        self, session: Session, *, user: User, messages: Sequence[Message], source: str | None = None
+        self, session: Session, *, user: User, messages: Sequence[Message], source: str | None = None,
+        not_before: dt.datetime | None = None,
     ) -> list[Delivery]:
-        """Push to one user; nothing is queued for a user who has blocked the bot."""
+        """Push to one user; nothing is queued for a user who has blocked the bot. not_before (the end of the quiet
+        hours, from Work.not_before) makes it wait without holding up that user's other messages."""
         if not user.is_reachable:
             return []
-        return [
+        rows = [
             self._add(session, kind="push", user=user, recipients=[user.line_user_id], messages=group,
                       source=source, order_key=f"u:{user.line_user_id}")
             for group in chunk(normalise(list(messages)))
         ]
+        status, due = self._waiting(not_before)
+        for row in rows:
+            row.status, row.next_attempt_at = status, due
+        return rows
 
-    def push_many(self, session: Session, *, pushes: Sequence[tuple[User, Sequence[Message], str]]) -> int:
+    def _waiting(self, not_before: dt.datetime | None) -> tuple[str, dt.datetime]:
+        now = clock.now()
+        if not_before is None or not_before <= now or self.initial_status == Status.OUTBOX:
+            return self.initial_status, now  # (without LINE the simulator shows it at once)
+        return Status.WAITING, not_before
+
+    def push_many(self, session: Session, *, pushes: Sequence[tuple[User, Sequence[Message], str]],
+                  not_before: dt.datetime | None = None) -> int:
         """Many pushes (user, messages, source) in one INSERT, for a scheduler tick that queues thousands;
         unreachable users are left out."""
         now = clock.now()
+        status, due = self._waiting(not_before)
         rows = [
             {"kind": "push", "user_id": user.id, "recipients": [user.line_user_id], "messages": group,
              "retry_key": str(uuid.uuid4()), "order_key": f"u:{user.line_user_id}", "source": source,
-             "status": self.initial_status, "attempts": 0, "next_attempt_at": now, "created_at": now}
+             "status": status, "attempts": 0, "next_attempt_at": due, "created_at": now}
             for user, messages, source in pushes if user.is_reachable
             for group in chunk(normalise(list(messages)))
         ]

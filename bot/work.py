@@ -51,6 +51,14 @@ class Work:
     def now(self) -> dt.datetime:
         return clock.now()
 
+    def not_before(self, *, urgent: bool = False) -> dt.datetime:
+        """When a push that does not answer the person may leave: now, or the end of the quiet hours (JST). The
+        policy (README, "Quiet hours"): an answer to what the person sent is never held; everything else waits for
+        the morning unless it is urgent."""
+        if urgent:
+            return self.now
+        return clock.outside_quiet_hours(self.now, self.settings.quiet_hours_start, self.settings.quiet_hours_end)
+
     def audit(self, action: str, target: str | None = None, detail: str | None = None) -> None:
         """One line of the audit log, in the same transaction as the change it records."""
         self.session.add(AuditEntry(actor=self.actor[:100], action=action, target=target,

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_CARDS = 12
 NAME_MATCH = 0.75
 INQUIRY_MEMORY = dt.timedelta(days=30)
+URGENT_CHANGE = dt.timedelta(hours=24)  # a change to an event this near is sent also in the quiet hours
 # category words (events.search.CATEGORY_WORDS) to the kinds they also mean
 CATEGORY_KINDS = {"まつり": {Kind.FESTIVAL}, "講座": {Kind.LECTURE}, "会議": set(MEETINGS)}
 # what residents can opt into in 通知設定: a reminder for every event of the category
@@ -404,8 +405,11 @@ def notify_change(work: Work, *, event: Event, what: str) -> int:
     for user in session.scalars(select(User).where(User.id.in_(asked), User.is_reachable.is_(True))):
         users[user.id] = user
     message = messages.change_notice(event, base_url=work.base_url, what=what)
+    # Urgent when the event is near (people may be on their way): a night-time change of a far one waits.
+    not_before = work.not_before(urgent=event.starts_at - clock.now() < URGENT_CHANGE)
     for user in users.values():
-        work.outbox.push(session, user=user, messages=[message], source=f"event:{event.id}:{what}")
+        work.outbox.push(session, user=user, messages=[message], source=f"event:{event.id}:{what}",
+                         not_before=not_before)
     return len(users)
 
 

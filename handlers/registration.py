@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.messages import text
 from handlers.router import Context, Router
 from members import service as members
+from surveys import messages as survey_messages
+from surveys import service as surveys
 
 router = Router("registration")
 
@@ -20,6 +22,13 @@ def on_link_code(ctx: Context) -> None:
     assert code is not None
     result = members.link(ctx.work, user=ctx.user, code=code)
     if result.status == "linked" and result.member is not None:
-        ctx.reply(text(ctx.t("link.ok", name=result.member.name)))
+        # the surveys already open for them are offered at once (they would not hear of them otherwise)
+        available = surveys.open_for_member(ctx.session, result.member)[:4]
+        if not available:
+            ctx.reply(text(ctx.t("link.ok", name=result.member.name)))
+            return
+        cards = [survey_messages.invitation(s, surveys.template_of(ctx.session, s), resume=r is not None)
+                 for s, r in available]
+        ctx.reply(text(ctx.t("link.ok.surveys", name=result.member.name, count=len(available))), *cards)
     else:
         ctx.reply(text(ctx.t(f"link.{result.status}")))

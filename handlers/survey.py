@@ -36,6 +36,9 @@ def _render(ctx: Context, scene: Answering, step: Step) -> None:
     if step.show == "question":
         assert step.question is not None
         ctx.reply(*messages.question(scene.survey, scene.template, scene.response, step.question, note))
+    elif step.show == "ticked":
+        assert step.question is not None
+        ctx.reply(messages.ticked(scene.survey, scene.template, scene.response, step.question))
     elif step.show == "summary":
         ctx.reply(*([text(note)] if note else []), messages.summary(scene.survey, scene.template, scene.response))
     elif step.show == "edit_menu":

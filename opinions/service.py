@@ -84,12 +84,15 @@ def reply(work: Work, opinion: Opinion, data: ReplyInput) -> bool:
     """Push staff's answer to the sender (if they can still be reached) and mark the opinion answered."""
     user = work.session.get(User, opinion.user_id) if opinion.user_id else None
     sent = False
+    not_before = work.not_before()  # written at night, it reaches the person in the morning
     if user is not None and user.is_reachable:
         message = text(t("opinion.reply", user.language, original=opinion.text[:100], reply=data.text))
-        sent = bool(work.outbox.push(work.session, user=user, messages=[message], source=f"opinion:{opinion.id}"))
+        sent = bool(work.outbox.push(work.session, user=user, messages=[message], source=f"opinion:{opinion.id}",
+                                     not_before=not_before))
     opinion.reply_text, opinion.replied_at, opinion.status = data.text, clock.now(), "answered"
-    work.audit("opinion.reply", f"opinion:{opinion.id}",
-               ("LINEで送信" if sent else "送信先なし（ブロック等）") + f": {data.text[:200]}")
+    how = ("LINEで送信" if not_before <= clock.now() else f"LINEで{clock.format_jst(not_before)}に送信") if sent \
+        else "送信先なし（ブロック等）"
+    work.audit("opinion.reply", f"opinion:{opinion.id}", f"{how}: {data.text[:200]}")
     return sent
 
 

@@ -21,13 +21,14 @@ from surveys import engine
 from surveys import service as surveys
 from surveys.definition import TEXT_ANSWER_LIMIT, Question, Template
 
-Show = Literal["question", "summary", "edit_menu", "thanks", "paused", "nothing"]
+Show = Literal["question", "ticked", "summary", "edit_menu", "thanks", "paused", "nothing"]
 
 
 @dataclass(frozen=True)
 class Step:
-    """What the member is shown next: a question, the summary (with 送信 / 修正), the menu of questions to edit,
-    thanks after sending, a paused note, or nothing (a repeated tap that changes nothing)."""
+    """What the member is shown next: a question, what is ticked so far on a multiple question (not the whole
+    question again), the summary (with 送信 / 修正), the menu of questions to edit, thanks after sending, a paused
+    note, or nothing (a repeated tap that changes nothing)."""
 
     show: Show
     question: Question | None = None
@@ -109,12 +110,16 @@ class Answering:
         return self.ask()
 
     def back(self) -> Step:
+        """The previous question again, saying what was answered there (kept unless changed)."""
         r = self.response
         previous = engine.previous(self.template, r.answers, r.current_question)
-        if previous is not None:
-            r.current_question, r.pending = previous.id, []
-            if previous.kind == "multiple" and isinstance(r.answers.get(previous.id), list):
-                r.pending = list(r.answers[previous.id])
+        if previous is None:
+            return self.ask()
+        r.current_question, r.pending = previous.id, []
+        if previous.kind == "multiple" and isinstance(r.answers.get(previous.id), list):
+            r.pending = list(r.answers[previous.id])
+        if previous.id in r.answers:
+            return self.ask("survey.previous_answer", answer=engine.display(previous, r.answers[previous.id], ""))
         return self.ask()
 
     def goto(self, question_id: str) -> Step:
@@ -150,9 +155,13 @@ class Answering:
         return self.back()
 
     def toggle(self, question: Question, choice: str) -> Step:
+        """Tick or untick a choice; an exclusive one (「特にない」) unticks the others, and another unticks it."""
         ticked = set(self.response.pending) ^ {choice}
+        if choice in ticked:
+            ticked = {choice} if choice in question.exclusive else ticked - set(question.exclusive)
         self.response.pending = [c for c in question.choices if c in ticked]
-        return self.ask()
+        self.response.updated_at = clock.now()
+        return Step("ticked", question)
 
     def finish_multiple(self, question: Question) -> Step:
         if question.kind != "multiple":

@@ -2,8 +2,10 @@
 
 A template has questions of three kinds: ``single`` (one choice, e.g. a 4-point scale), ``multiple`` (several
 choices) and ``text`` (typed). A question may be optional (``required: false``), carry ``help`` text, be shown only
-``show_if`` an earlier single/multiple answer is among some choices, and carry an outcome ``indicator`` (which
-answers count as positive, the baseline and the targets per year). Errors name the file, line and field.
+``show_if`` an earlier single/multiple answer is among some choices, carry a ``short`` label for the summary and
+the results, mark choices of a multiple question ``exclusive`` (「特にない」 stands alone), and carry an outcome
+``indicator`` (which answers count as positive, the baseline and the targets per year). Errors name the file, line
+and field.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import yaml
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 KINDS = ("single", "multiple", "text")
 MAX_CHOICE_LABEL = 20  # a quick reply label on LINE
+MAX_SHORT_LABEL = 20
 MAX_CHOICES = 10  # leaves room for 戻る, 中断 and 決定 among LINE's 13 quick replies
 TEXT_ANSWER_LIMIT = 2000
 
@@ -52,6 +55,15 @@ class Question:
     help: str | None = None
     show_if: ShowIf | None = None
     indicator: Indicator | None = None
+    short: str | None = None  # a few words for the summary and the results (「意見交換」), where text is long
+    exclusive: tuple[str, ...] = ()  # choices of a multiple question that stand alone (「特にない」)
+
+    @property
+    def label(self) -> str:
+        """What the summary calls the question: its short label, or its text cut."""
+        if self.short:
+            return self.short
+        return self.text if len(self.text) <= 30 else self.text[:29] + "…"
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ def from_dict(data: dict[str, Any]) -> Template:
             show_if=ShowIf(show_if["question"], tuple(show_if["any_of"])) if show_if else None,
             indicator=Indicator(indicator["name"], tuple(indicator["positive"]), indicator["baseline_year"],
                                 indicator["baseline_percent"], dict(indicator["targets"])) if indicator else None,
+            short=q.get("short"), exclusive=tuple(q.get("exclusive") or ()),
         ))
     return Template(id=data["id"], title=data["title"], description=data.get("description", ""),
                     questions=tuple(questions))
@@ -183,7 +196,8 @@ def parse(text: str, source: str = "<template>") -> Template:
 def _question(node: _Node, index: int, earlier: list[Question]) -> Question:
     where = f"questions[{index}]"
     fields = node.mapping(where)
-    _allowed(node, fields, {"id", "kind", "text", "choices", "required", "help", "show_if", "indicator"}, where)
+    _allowed(node, fields, {"id", "kind", "text", "short", "choices", "exclusive", "required", "help", "show_if",
+                            "indicator"}, where)
     qid = _required(node, fields, "id", where).text(f"{where}.id", 40)
     if any(q.id == qid for q in earlier):
         raise fields["id"].fail(f"{where}.id", f"'{qid}' is used by an earlier question")
@@ -205,7 +219,17 @@ def _question(node: _Node, index: int, earlier: list[Question]) -> Question:
     help_text = fields["help"].text(f"{where}.help", 200) if "help" in fields else None
     show_if = _show_if(fields["show_if"], where, earlier) if "show_if" in fields else None
     indicator = _indicator(fields["indicator"], where, kind, choices) if "indicator" in fields else None
-    return Question(qid, kind, text, choices, required, help_text, show_if, indicator)
+    short = fields["short"].text(f"{where}.short", MAX_SHORT_LABEL) if "short" in fields else None
+    exclusive: tuple[str, ...] = ()
+    if "exclusive" in fields:
+        if kind != "multiple":
+            raise fields["exclusive"].fail(f"{where}.exclusive",
+                                           "only a multiple choice question has exclusive choices")
+        exclusive = tuple(c.text(f"{where}.exclusive") for c in fields["exclusive"].sequence(f"{where}.exclusive"))
+        for value in exclusive:
+            if value not in choices:
+                raise fields["exclusive"].fail(f"{where}.exclusive", f"'{value}' is not a choice of this question")
+    return Question(qid, kind, text, choices, required, help_text, show_if, indicator, short, exclusive)
 
 
 def _show_if(node: _Node, where: str, earlier: list[Question]) -> ShowIf:

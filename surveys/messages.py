@@ -20,9 +20,10 @@ def _params(survey: Survey, question: Question | None = None) -> dict[str, str |
 
 
 def invitation(survey: Survey, template: Template, resume: bool = False) -> Message:
-    """A card with the title, the number of questions, the deadline and 回答をはじめる."""
+    """A card with the title, the number of questions, the deadline, whether it is anonymous, and 回答をはじめる."""
     count = len(engine.visible(template, {}))
     body = t("survey.invite", count=count, deadline=clock.format_jst(survey.closes_at))
+    body += "\n" + t("survey.anonymous" if survey.anonymous else "survey.named")
     label = t("survey.btn.resume" if resume else "survey.btn.start")
     return {
         "type": "flex",
@@ -75,15 +76,9 @@ def question(survey: Survey, template: Template, response: SurveyResponse, q: Qu
             items.append(quick_reply(postback_action(choice, "survey.answer", display_text=choice,
                                                      c=i, **_params(survey, q))))
     elif q.kind == "multiple":
-        ticked = set(response.pending)
-        for i, choice in enumerate(q.choices):
-            label = ("✓" if choice in ticked else "") + choice
-            items.append(quick_reply(postback_action(label, "survey.toggle", display_text=label,
-                                                     c=i, **_params(survey, q))))
-        if ticked:
-            lines.append(t("survey.multi_selected", selected="、".join(c for c in q.choices if c in ticked)))
-        done = t("survey.btn.done")
-        items.append(quick_reply(postback_action(done, "survey.done", display_text=done, **_params(survey, q))))
+        if response.pending:
+            lines.append(t("survey.multi_selected", selected="、".join(response.pending)))
+        items += _ticks(survey, response, q)
     else:
         lines.append(t("survey.type_answer"))
     items.extend(_controls(survey, q, first=n == 1))
@@ -94,13 +89,35 @@ def question(survey: Survey, template: Template, response: SurveyResponse, q: Qu
     return messages
 
 
+def _ticks(survey: Survey, response: SurveyResponse, q: Question) -> list[dict[str, Any]]:
+    """A multiple question's choices, ✓ on those ticked, and 決定."""
+    ticked = set(response.pending)
+    items = []
+    for i, choice in enumerate(q.choices):
+        label = ("✓" if choice in ticked else "") + choice
+        items.append(quick_reply(postback_action(label, "survey.toggle", display_text=label,
+                                                 c=i, **_params(survey, q))))
+    done = t("survey.btn.done")
+    items.append(quick_reply(postback_action(done, "survey.done", display_text=done, **_params(survey, q))))
+    return items
+
+
+def ticked(survey: Survey, template: Template, response: SurveyResponse, q: Question) -> Message:
+    """After a tap on a multiple question: one short line of what is ticked, and the same buttons (the question
+    stays where it is in the chat, above)."""
+    n, _ = engine.position(template, response.answers, q.id)
+    selected = "、".join(response.pending)
+    body = t("survey.multi_selected", selected=selected) if selected else t("survey.multi_none")
+    return text(body + "\n" + t("survey.multi_next"),
+                [*_ticks(survey, response, q), *_controls(survey, q, first=n == 1)])
+
+
 def summary(survey: Survey, template: Template, response: SurveyResponse) -> Message:
     """Every answer once more, with 送信 and 修正."""
     lines = [t("survey.summary"), ""]
     for i, q in enumerate(engine.visible(template, response.answers), start=1):
-        short = q.text if len(q.text) <= 30 else q.text[:29] + "…"
         value = engine.display(q, response.answers.get(q.id), t("survey.skipped"))
-        lines.append(f"{i}. {short}\n　→ {value}")
+        lines.append(f"{i}. {q.label}\n　→ {value}")
     submit, edit = t("survey.btn.submit"), t("survey.btn.edit")
     return text("\n".join(lines), [
         quick_reply(postback_action(submit, "survey.submit", display_text=submit, **_params(survey))),

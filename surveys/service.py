@@ -167,12 +167,13 @@ def invite(work: Work, survey: Survey) -> int:
     session = work.session
     template = template_of(session, survey)
     count = 0
+    not_before = work.not_before()  # opened at night: the invitations go out in the morning
     for _member, user in session.execute(
         audience_query(survey).add_columns(User).join(User, User.id == Member.user_id)
     ):
         if user.is_reachable:
             work.outbox.push(session, user=user, messages=[messages.invitation(survey, template)],
-                        source=f"survey:{survey.id}:invite")
+                             source=f"survey:{survey.id}:invite", not_before=not_before)
             count += 1
     log.info("survey %s opened: %d invitations", survey.id, count)
     return count

@@ -97,7 +97,7 @@ class Bot:
         with self.sessions() as session:
             events = session.scalar(select(func.count()).select_from(InboxEvent).where(
                 InboxEvent.status.in_(("pending", "processing"))))
-            deliveries = session.scalars(select(Delivery).where(Delivery.status.in_(("pending", "sending")))).all()
+            deliveries = session.scalars(select(Delivery).where(Delivery.status.in_(("pending", "sending", "waiting")))).all()
             # a delivery held back for much later (e.g. the monthly limit) does not count as busy
             waiting = [d for d in deliveries if d.next_attempt_at.timestamp() < now + 30]
             return int(events or 0) + len(waiting)

@@ -60,6 +60,10 @@ questions:
      "bad.yaml:8: questions[0].indicator.baseline.percent: must be a percentage"),
     (GOOD.replace("[はい, いいえ]", "[はい, とてもとてもとてもとてもとてもながい選択肢です]"),
      "bad.yaml:7: questions[0].choices: is longer than 20 characters"),
+    (GOOD + "    exclusive: [いいえ]\n", "bad.yaml:8: questions[0].exclusive: only a multiple choice question"),
+    (GOOD.replace("kind: single", "kind: multiple") + "    exclusive: [特にない]\n",
+     "bad.yaml:8: questions[0].exclusive: '特にない' is not a choice of this question"),
+    (GOOD + "    short: " + "あ" * 21 + "\n", "bad.yaml:8: questions[0].short: is longer than 20 characters"),
 ])
 def test_a_bad_template_names_line_and_field(text: str, message: str) -> None:
     with pytest.raises(TemplateError) as caught:

@@ -136,6 +136,7 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     invitation = phone.new()
     assert len(invitation) == 1 and invitation[0]["type"] == "flex"
     assert "区政会議に関するアンケート" in texts(invitation) and "質問は 8問です" in texts(invitation)
+    assert "記名のアンケートです" in texts(invitation)  # open_survey makes a named one
 
     first = phone.tap("回答をはじめる", invitation)
     assert texts(first).startswith("（1/8）区政会議で")
@@ -143,7 +144,7 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     second = phone.tap("そう思う")
     assert texts(second).startswith("（2/8）") and "フィードバック" in texts(second)
     back = phone.tap("戻る")
-    assert texts(back).startswith("（1/8）")
+    assert texts(back).startswith("前の答えは「そう思う」でした。\n（1/8）")  # says what was chosen before
     reason = phone.tap("そう思わない")  # shows the follow-up question: now 9 questions
     assert texts(reason).startswith("（2/9）そう感じる理由")
     assert "スキップ" in [a["label"] for a in actions(reason)]
@@ -158,15 +159,26 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     assert "決定" in [a["label"] for a in actions(phone.all()[-1:])]
     need_one = phone.tap("決定")
     assert "1つ以上えらんでから" in texts(need_one)
+    # 特にない stands alone: ticking it unticks the others, and another choice unticks it
     ticked = phone.tap("部会ごとの配席")
     assert "✓部会ごとの配席" in [a["label"] for a in actions(ticked)]
     assert "えらんだもの: 部会ごとの配席" in texts(ticked)
+    assert "よかったと思う取り組み" not in texts(ticked)  # a tap does not post the whole question again
+    ticked = phone.tap("特にない", ticked)
+    assert "えらんだもの: 特にない\n" in texts(ticked) and "✓部会ごとの配席" not in str(actions(ticked))
+    ticked = phone.tap("資料の事前送付（1週間前）", ticked)
+    ticked = phone.tap("部会ごとの配席", ticked)
+    assert "えらんだもの: 資料の事前送付（1週間前）、部会ごとの配席\n" in texts(ticked)
+    ticked = phone.tap("✓資料の事前送付（1週間前）", ticked)  # unticked again
+    assert "えらんだもの: 部会ごとの配席\n" in texts(ticked)
     assert multi == []
     comment = phone.tap("決定")
     assert texts(comment).startswith("（9/9）") and "スキップ" in [a["label"] for a in actions(comment)]
     summary = phone.say("会議の時間をもう少し長くしてほしいです。")
     body = texts(summary)
     assert "回答の確認です" in body and "→ そう思わない" in body and "→ 部会ごとの配席" in body
+    # each question by its short label: Q1 and Q3 no longer share one cut prefix
+    assert "1. 意見交換は十分か\n　→ そう思わない" in body and "3. フィードバックは適切か\n" in body
     # 修正: jump to question 3 and change it, then back to the summary
     phone.tap("修正")
     phone.tap("3")
@@ -581,3 +593,12 @@ def test_anonymous_exports_follow_the_pages_small_group_rule_and_not_the_order_s
     assert by_id["comment"]["texts"] == ["二番目の意見", "一番目の意見", "三番目の意見"]  # not the order sent
     assert by_id["exchange_reason"]["texts"] == ["一番目の人だけが書いた理由"]
     assert "二番目の意見" in bot.client.get(f"/console/surveys/{survey_id}").text
+
+
+def test_a_member_linking_while_surveys_are_open_is_invited_at_once(bot: Bot, line: FakeLine) -> None:
+    open_survey(bot, anonymous=True)
+    phone, _ = link_member(bot, line, "あとから委員", None)
+    linked = phone.all()[-2:]
+    assert "登録できました" in texts(linked) and "いま答えられるアンケートが 1件あります" in texts(linked)
+    assert "匿名のアンケートです" in texts(linked) and "回答をはじめる" in [a["label"] for a in actions(linked)]
+    assert texts(phone.tap("回答をはじめる", linked)).startswith("（1/8）")
