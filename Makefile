@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export DATABASE_URL ?= sqlite:///var/minato.db
+# links the bot sends and the addresses printed follow the port chosen (make run PORT=8010), unless .env sets them
+ENV_BASE_URL := $(shell sed -n 's/^PUBLIC_BASE_URL=//p' .env 2>/dev/null)
+export PUBLIC_BASE_URL ?= $(or $(ENV_BASE_URL),http://$(HOST):$(PORT))
 
 # LINE's OpenAPI files, which the tests validate every request against (see tests/fakeline/spec.py).
 LINE_OPENAPI_REPO := https://github.com/line/line-openapi.git

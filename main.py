@@ -11,6 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import api
 import console
@@ -47,8 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="港区 区政会議 LINE bot", version="0.1.0", lifespan=lifespan,
-                  docs_url=None if settings.is_production else "/docs", redoc_url=None)
+    # /docs with Swagger UI's assets served by the app itself (fastapi-offline ships them): ward networks block CDNs
+    app = FastAPIOffline(title="港区 区政会議 LINE bot", version="0.1.0", lifespan=lifespan,
+                         docs_url=None if settings.is_production else "/docs", redoc_url=None,
+                         favicon_url="/favicon.ico")
     app.state.runtime = runtime
     app.include_router(health.router)
     app.include_router(simulator.router)
@@ -58,6 +64,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/console/static", console.static, name="console-static")
     app.include_router(console.router)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
+    app.add_exception_handler(StarletteHTTPException, console.http_error)  # pages for the console, JSON elsewhere
+    app.add_exception_handler(RequestValidationError, console.validation_error)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/console", status_code=303)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(console.FAVICON, media_type="image/x-icon")
     app.add_middleware(webhook.WebhookEndpoint, runtime=runtime)  # POST /callback, in front of the routes
     app.add_middleware(SecurityHeaders, production=settings.is_production)  # outermost: every answer has them
     return app
@@ -85,7 +101,9 @@ def _cmd_demo(settings: Settings) -> int:
     print("demo data: " + ", ".join(f"{n} {kind} added" for kind, n in added.items()))
     if added["staff accounts"]:
         name, password, _role = demo.DEMO_STAFF
-        print(f"staff console: http://127.0.0.1:8000/console  (log in as {name} / {password})")
+        base = settings.public_base_url.rstrip("/")
+        print(f"staff console: {base}/console  (log in as {name} / {password})")
+        print(f"LINE simulator: {base}/simulator")
     return 0
 
 

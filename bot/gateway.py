@@ -284,7 +284,7 @@ class LineGateway:
         quota = {"limit": value, "used": used.total_usage,
                  "left": None if value is None else max(value - used.total_usage, 0)}
         if quota["left"] is not None:
-            metrics.QUOTA_LEFT.set(quota["left"])
+            metrics.quota_left(quota["left"])
         self._quota_cache = (time.monotonic(), quota)
         return quota
 

@@ -22,7 +22,16 @@ DELIVERIES = Counter("line_deliveries_total", "Requests to LINE that finished, b
 LINE_LATENCY = Histogram("line_api_seconds", "Time LINE took to answer, by endpoint and HTTP status",
                          ["kind", "status"], registry=REGISTRY)
 REMINDERS = Counter("reminders_sent_total", "Event and survey reminders sent", ["what"], registry=REGISTRY)
-QUOTA_LEFT = Gauge("line_quota_left", "Messages left in LINE's monthly quota, when last read", registry=REGISTRY)
+_quota_left: Gauge | None = None  # made on the first reading: with LINE off (or not read yet) nothing is reported
+
+
+def quota_left(value: int) -> None:
+    """LINE's monthly quota left, as last read; absent from /metrics until LINE has been asked (never a false 0)."""
+    global _quota_left
+    if _quota_left is None:
+        _quota_left = Gauge("line_quota_left", "Messages left in LINE's monthly quota, when last read",
+                            registry=REGISTRY)
+    _quota_left.set(value)
 BACKLOG = Gauge("backlog", "Rows waiting, by table and status", ["table", "status"], registry=REGISTRY)
 
 router = APIRouter(include_in_schema=False)

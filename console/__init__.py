@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console import auth, broadcasts, dashboard, events, members, opinions, staff, surveys
 from console.deps import LoginRequired, login_redirect
+from console.errors import http_error, validation_error
 
 router = APIRouter(prefix="/console")
 router.add_api_route("", dashboard.dashboard, methods=["GET"], include_in_schema=False)
@@ -14,4 +15,5 @@ for module in (auth, events, members, surveys, broadcasts, opinions, staff):
     router.include_router(module.router)
 
 static = StaticFiles(directory=str(Path(__file__).parent / "static"))
-__all__ = ["LoginRequired", "login_redirect", "router", "static"]
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+__all__ = ["FAVICON", "LoginRequired", "http_error", "login_redirect", "router", "static", "validation_error"]

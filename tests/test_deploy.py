@@ -37,3 +37,19 @@ def test_secrets_in_the_compose_file_an_open_port_and_no_volume_are_caught() -> 
     assert "port 8000:8000 is open on every interface" in problems
     assert "db keeps its data in no named volume" in problems
     assert check_docker.compose_problems("services: [") != []
+
+
+def test_make_run_on_another_port_prints_and_links_that_port(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    shown = subprocess.run(["make", "-s", "--eval", "show: ; @echo $$PUBLIC_BASE_URL", "show", "PORT=8123"],
+                           cwd=ROOT, capture_output=True, text=True, check=True,
+                           env={k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"})
+    assert shown.stdout.strip() == "http://127.0.0.1:8123"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/demo.db", "PUBLIC_BASE_URL": "http://127.0.0.1:8123"}
+    subprocess.run([sys.executable, "main.py", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    printed = subprocess.run([sys.executable, "main.py", "demo"], cwd=ROOT, env=env, check=True,
+                             capture_output=True, text=True).stdout
+    assert "http://127.0.0.1:8123/console" in printed and "8000" not in printed
