@@ -48,7 +48,7 @@ OPT_IN_CATEGORIES = ("まつり", "こども", "講座", "音楽", "ものづく
 
 def create(work: Work, data: EventInput) -> Event:
     """A new event; its reminders are scheduled."""
-    event = Event(**data.columns(), subcommittee_id=_subcommittee_id(work, data))
+    event = Event(**data.columns(), subcommittee_id=_subcommittee_id(work.session, data))
     work.session.add(event)
     work.session.flush()
     schedule_reminders(work.session, event=event)
@@ -59,12 +59,7 @@ def create(work: Work, data: EventInput) -> Event:
 def update(work: Work, event: Event, changes: dict[str, Any], *, action: str = "event.change") -> int:
     """Change the fields given (the result is validated whole, as a new event would be). Reminders follow; a
     cancellation or a move notifies who should hear. Returns how many people were notified."""
-    current = EventInput.current(event, members.subcommittee_name(work.session, event.subcommittee_id))
-    data: EventInput = validate(EventInput, {**current, **changes})
-    before = snapshot(event)
-    for key, value in data.columns().items():
-        setattr(event, key, value)
-    event.subcommittee_id = _subcommittee_id(work, data)
+    before = _assign(work.session, event, changes)
     notified = apply_change(work, event=event, before=before)
     work.audit(action, f"event:{event.id}", f"{event.title} ({Status(event.status).label}; {notified}人に通知)")
     return notified
@@ -76,15 +71,47 @@ def cancel(work: Work, event: Event, *, rain: bool = False) -> int:
     return update(work, event, {"status": status}, action="event.cancel")
 
 
+@dataclass
+class Preview:
+    """What update() would do with a change: the notice it sends ("cancelled" | "moved" | None), to how many
+    people, and the event's time and status before it (snapshot())."""
+
+    what: str | None
+    count: int
+    before: dict[str, Any]
+
+
+def preview_update(session: Session, event: Event, changes: dict[str, Any]) -> Preview:
+    """What update() would do, without doing it: the same check of the changes (InputError), the same rule for
+    whether a notice goes (change_of) and the same audience (change_audience), so the console can say "N people
+    will be told" before saving. The event is changed in this session only: the caller must not commit it."""
+    with session.no_autoflush:
+        before = _assign(session, event, changes)
+        what = change_of(event, before)
+        count = len(change_audience(session, event)) if what else 0
+    return Preview(what, count, before)
+
+
+def _assign(session: Session, event: Event, changes: dict[str, Any]) -> dict[str, Any]:
+    """Lay the changes over the event, validated whole; returns the snapshot() from before."""
+    current = EventInput.current(event, members.subcommittee_name(session, event.subcommittee_id))
+    data: EventInput = validate(EventInput, {**current, **changes})
+    before = snapshot(event)
+    for key, value in data.columns().items():
+        setattr(event, key, value)
+    event.subcommittee_id = _subcommittee_id(session, data)
+    return before
+
+
 def delete(work: Work, event: Event) -> None:
     work.audit("event.delete", f"event:{event.id}", event.title)
     work.session.delete(event)
 
 
-def _subcommittee_id(work: Work, data: EventInput) -> int | None:
+def _subcommittee_id(session: Session, data: EventInput) -> int | None:
     if data.subcommittee is None:
         return None
-    found = members.find_subcommittee(work.session, data.subcommittee)
+    found = members.find_subcommittee(session, data.subcommittee)
     if found is None:
         raise Refused(f"部会: 「{data.subcommittee}」という部会はありません", "subcommittee",
                       f"unknown 部会 '{data.subcommittee}'")
@@ -169,11 +196,10 @@ def last_shown(session: Session, *, user: User, member: Member | None) -> list[E
                                                                        EventInquiry.at >= since))
     if latest is None:
         return []
+    shown = select(EventInquiry.event_id).where(EventInquiry.user_id == user.id, EventInquiry.at == latest)
     return list(session.scalars(
-        select(Event).join(EventInquiry, EventInquiry.event_id == Event.id)
-        .where(EventInquiry.user_id == user.id, EventInquiry.at == latest, visible_to(member),
-               Event.ends_at >= clock.now())
-        .order_by(Event.starts_at, Event.id).distinct().limit(MAX_CARDS)))
+        select(Event).where(Event.id.in_(shown), visible_to(member), Event.ends_at >= clock.now())
+        .order_by(Event.starts_at, Event.id).limit(MAX_CARDS)))
 
 
 def subscribe(session: Session, *, user: User, event: Event) -> bool:
@@ -395,19 +421,31 @@ def unsubscribe(session: Session, *, user: User, event_id: int) -> bool:
 # --------------------------------------------------------------------------- changes
 
 
-def notify_change(work: Work, *, event: Event, what: str) -> int:
-    """Tell everyone who subscribed, or asked about the event in the last 30 days, that it was cancelled or
-    moved (what: "cancelled" | "moved"). Each person hears once."""
-    session = work.session
+def change_audience(session: Session, event: Event) -> list[User]:
+    """Who hears that the event was cancelled or moved: its audience (subscribers, or the meeting's members) and
+    everyone who asked about it in the last 30 days, each once."""
     since = clock.now() - INQUIRY_MEMORY
     asked = select(EventInquiry.user_id).where(EventInquiry.event_id == event.id, EventInquiry.at >= since)
     users = {u.id: u for u in audience(session, event)}
     for user in session.scalars(select(User).where(User.id.in_(asked), User.is_reachable.is_(True))):
         users[user.id] = user
+    return list(users.values())
+
+
+def notice_time(work: Work, event: Event) -> dt.datetime:
+    """When a change notice of the event leaves: at once when the event is near (people may be on their way),
+    else not in the quiet hours (Work.not_before)."""
+    return work.not_before(urgent=event.starts_at - clock.now() < URGENT_CHANGE)
+
+
+def notify_change(work: Work, *, event: Event, what: str) -> int:
+    """Tell everyone who subscribed, or asked about the event in the last 30 days, that it was cancelled or
+    moved (what: "cancelled" | "moved"). Each person hears once."""
+    session = work.session
+    users = change_audience(session, event)
     message = messages.change_notice(event, base_url=work.base_url, what=what)
-    # Urgent when the event is near (people may be on their way): a night-time change of a far one waits.
-    not_before = work.not_before(urgent=event.starts_at - clock.now() < URGENT_CHANGE)
-    for user in users.values():
+    not_before = notice_time(work, event)
+    for user in users:
         work.outbox.push(session, user=user, messages=[message], source=f"event:{event.id}:{what}",
                          not_before=not_before)
     return len(users)
@@ -418,12 +456,19 @@ def snapshot(event: Event) -> dict[str, Any]:
     return {"status": event.status, "starts_at": event.starts_at, "ends_at": event.ends_at}
 
 
+def change_of(event: Event, before: dict[str, Any]) -> str | None:
+    """Which notice an edit sends: "cancelled" (newly 中止 or 雨天中止), "moved" (its time changed) or None.
+    before: snapshot() taken before the edit."""
+    if event.status in CANCELLED and before["status"] not in CANCELLED:
+        return "cancelled"
+    if (event.starts_at, event.ends_at) != (before["starts_at"], before["ends_at"]) and event.status not in CANCELLED:
+        return "moved"
+    return None
+
+
 def apply_change(work: Work, *, event: Event, before: dict[str, Any]) -> int:
     """After an edit: reschedule reminders, and send a notice if the event was cancelled or its time moved."""
     event.updated_at = clock.now()
     schedule_reminders(work.session, event=event)
-    if event.status in CANCELLED and before["status"] not in CANCELLED:
-        return notify_change(work, event=event, what="cancelled")
-    if (event.starts_at, event.ends_at) != (before["starts_at"], before["ends_at"]) and event.status not in CANCELLED:
-        return notify_change(work, event=event, what="moved")
-    return 0
+    what = change_of(event, before)
+    return notify_change(work, event=event, what=what) if what else 0
