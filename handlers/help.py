@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.messages import message_action, quick_reply, text, uri_action
 from bot.texts import labels
 from handlers import opinions
 from handlers.common import main_menu, with_menu
-from handlers.router import Context, Router, message_type, text_is
+from handlers.router import Context, Router, message_type, text_is, typed
 
 router = Router("help")
 
@@ -18,8 +20,8 @@ def on_help(ctx: Context) -> None:
     ctx.reply(text(ctx.t("help.member" if ctx.member() is not None else "help"), menu))
 
 
-@router.message(text_is(*labels("menu.info"), "区のじょうほう", "区役所", "くやくしょ", "問い合わせ", "お問い合わせ",
-                        "問合せ", "連絡先", "電話番号", "contact", "ward office"))
+@router.message(text_is(*labels("menu.info", "qr.contact"), "区のじょうほう", "区役所", "くやくしょ", "問い合わせ",
+                        "お問い合わせ", "問合せ", "連絡先", "電話番号", "contact", "ward office"))
 def on_info(ctx: Context) -> None:
     """The rich menu's 区の情報 typed, or a resident asking how to reach the office: the website and, where the
     office has set them, its phone number and hours."""
@@ -30,6 +32,28 @@ def on_info(ctx: Context) -> None:
                            hours=settings.office_hours))
     ctx.reply(text("\n".join(lines), [quick_reply(uri_action(ctx.t("menu.info"), settings.ward_site_url)),
                                       *main_menu(ctx)]))
+
+
+# Small talk: a greeting or thanks gets a short friendly answer and the menu (not 「わかりませんでした」).
+_END = typed(r"[\s。、.!！?？~〜ー♪☆★wｗ]*")[0]
+GREETINGS = re.compile("^(?:" + "|".join(typed(
+    "こんにちは", "こんにちわ", "こんばんは", "こんばんわ", "おはよう", "おはようございます", "はじめまして",
+    "よろしく", "よろしくお願いします", "よろしくおねがいします", "もしもし", "やあ", "どうも", "hello", "hi", "hey",
+    "good morning", "good afternoon", "good evening")) + ")" + _END + "$", re.IGNORECASE)
+THANKS = re.compile("^(?:" + "|".join(typed(
+    "ありがとう", "ありがとうございます", "ありがとうございました", "ありがと", "どうもありがとう", "助かりました",
+    "たすかりました", "了解", "りょうかい", "わかりました", "OK", "オッケー", "thanks", "thank you",
+    "thank you very much", "got it")) + ")" + _END + "$", re.IGNORECASE)
+
+
+@router.message(lambda ctx: bool(GREETINGS.match(ctx.text)))
+def on_greeting(ctx: Context) -> None:
+    ctx.reply(with_menu(ctx, ctx.t("smalltalk.hello", ward=ctx.settings.ward_name)))
+
+
+@router.message(lambda ctx: bool(THANKS.match(ctx.text)))
+def on_thanks(ctx: Context) -> None:
+    ctx.reply(with_menu(ctx, ctx.t("smalltalk.thanks")))
 
 
 @router.message(text_is("English", "英語", "えいご", "in english"))
@@ -61,9 +85,17 @@ fallback = Router("fallback")
 
 @fallback.message(message_type("text"))
 def on_unknown_text(ctx: Context) -> None:
-    """Nothing understood the text: if it reads like an opinion, offer to send it; else say so, with the menu."""
-    if not opinions.offer(ctx):
+    """Nothing understood the text: if it reads like an opinion, offer to send it; else say so, and offer a way
+    out: asking the office (its phone and hours), or sending the question to it as ご意見 in one tap (kept)."""
+    if opinions.offer(ctx):
+        return
+    if ctx.user is None or ctx.in_chat:
         ctx.reply(with_menu(ctx, ctx.t("not_understood")))
+        return
+    opinions.keep_for_later(ctx)
+    ctx.reply(text(ctx.t("not_understood.way_out"), [
+        quick_reply(message_action(ctx.t("qr.contact"))), quick_reply(message_action(ctx.t("opinion.btn.send_as"))),
+        *main_menu(ctx)]))
 
 
 @fallback.message()

@@ -169,7 +169,7 @@ def on_name(ctx: Context) -> None:
 # -- a text typed straight in that reads like an opinion: offered, never sent unasked
 
 
-SEND_WORDS = (*labels("opinion.btn.send"),
+SEND_WORDS = (*labels("opinion.btn.send", "opinion.btn.send_as"),
               *typed("はい", "おくる", "送ります", "お願いします", "おねがいします", "yes"))
 OFFER_TTL = dt.timedelta(minutes=10)  # anything else typed meanwhile is handled as usual; the offer fades
 
@@ -179,6 +179,11 @@ def on_offer_accepted(ctx: Context) -> None:
     state = ctx.state()
     assert state is not None
     _ask_category(ctx, {"text": state.data["text"]})
+
+
+def keep_for_later(ctx: Context) -> None:
+    """A text nothing understood: kept a few minutes, so 「ご意見として送る」 can send it without typing it again."""
+    ctx.set_state(OpinionState.OFFER, {"text": ctx.text}, ttl=OFFER_TTL)
 
 
 def offer(ctx: Context) -> bool:
@@ -250,7 +255,7 @@ def on_pre_meeting_text(ctx: Context) -> None:
 # -- last: the flow's button words typed when no opinion is being written
 
 
-@router.message(text_is(*labels("opinion.no_name", "opinion.btn.send")))
+@router.message(text_is(*labels("opinion.no_name", "opinion.btn.send", "opinion.btn.send_as")))
 def on_late_button_word(ctx: Context) -> None:
     """名前なしで送る or 送る typed when no opinion is being written (after it expired): a new one begins."""
     on_start(ctx)

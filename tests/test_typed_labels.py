@@ -16,7 +16,7 @@ from tests.fakeline.server import FakeLine
 from tests.helpers import Bot, Phone, actions, link_member, new_user_id, work
 from tests.helpers import texts as shown
 
-NOT_UNDERSTOOD = (texts.JA["not_understood"], texts.EN["not_understood"])
+NOT_UNDERSTOOD = (texts.JA["not_understood"].split("\n")[0], texts.EN["not_understood"].split("\n")[0])
 
 
 @pytest.fixture
