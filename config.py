@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     office_name: str = "港区役所"
     office_phone: str = ""
     office_hours: str = "平日 9:00〜17:30"
+    # The bot's add-friend URL (https://line.me/R/ti/p/@xxxx): the link-code sheet prints it and its QR code.
+    line_add_friend_url: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Asia/Tokyo"
 
@@ -64,6 +66,11 @@ class Settings(BaseSettings):
     # the background work (inbox, deliveries, scheduler), as `main.py worker` runs it.
     process_role: Literal["all", "web", "worker"] = "all"
     scheduler_tick_seconds: float = 30.0
+    # After each 全体会議 or 部会 ends, its members get the short pulse survey this many minutes later (0: at the end;
+    # in the quiet hours it waits for the morning).
+    pulse_delay_minutes: int = Field(60, ge=0, le=7 * 24 * 60)
+    # At most this many reminders per survey and per pulse; after the last, staff have the call list.
+    survey_max_reminders: int = Field(2, ge=0, le=5)
     # After start-up, freeze what exists out of the garbage collector's sight (see main.py); the tests, which start
     # many apps in one process, turn it off.
     gc_freeze: bool = True

@@ -61,6 +61,11 @@ DEMO_EVENTS: list[tuple[Any, ...]] = [
      ["会議"], ["ぜんたいかいぎ", "区政会議"], "members", None),
 ]
 
+# English titles of the public events, for English readers (meetings stay Japanese, as council business does)
+EVENT_TITLES_EN = {"みなとピクニック": "Minato Picnic", "ふれあい音楽会": "Fureai Concert",
+                   "わんぱくまつり": "Wanpaku Kids' Festival", "ものづくりフェスタ": "Monozukuri Craft Festa",
+                   "港区民まつり": "Minato Ward Festival", "オープンファクトリー": "Open Factory"}
+
 
 def _user(session: Session, key: str, name: str, language: str) -> tuple[User, bool]:
     line_id = sim_user_id(key)
@@ -87,6 +92,9 @@ def load(work: Work) -> dict[str, int]:
     member_user, created = _user(session, *DEMO_MEMBER_USER)
     added["users"] += created
 
+    for subcommittee in dict.fromkeys(sub for _name, sub, _linked in DEMO_MEMBERS):
+        if members.find_subcommittee(session, subcommittee) is None:
+            members.create_subcommittee(work, subcommittee)
     for name, subcommittee, linked in DEMO_MEMBERS:
         if session.scalars(select(Member).where(Member.name == name)).first() is None:
             member = members.create(work, MemberInput(name=name, subcommittee=subcommittee,
@@ -135,6 +143,9 @@ def _events(work: Work) -> int:
             venue=venue, address=address, latitude=lat, longitude=lon, tags=tags, keywords=keywords,
             visibility=visibility, url=WARD_SITE, documents=documents, subcommittee=subcommittee,
             description=f"{title}を開催します。くわしくは港区のホームページをご覧ください。",
+            title_en=EVENT_TITLES_EN.get(title),
+            description_en=(f"{EVENT_TITLES_EN[title]}. See the Minato ward website for details."
+                            if title in EVENT_TITLES_EN else None),
         ))
         added += 1
     return added

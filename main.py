@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.mount("/console/static", console.static, name="console-static")
     app.include_router(console.router)
+    app.include_router(console.public.router)  # the published tables of opinions (no log-in)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
     app.add_exception_handler(StarletteHTTPException, console.http_error)  # pages for the console, JSON elsewhere
     app.add_exception_handler(RequestValidationError, console.validation_error)

@@ -25,6 +25,7 @@ from db.migrate import ensure_migrated
 from db.models import SystemFlag
 from events import service as events
 from handlers import build_dispatch
+from surveys import pulse as pulses
 from surveys import service as surveys
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class Runtime:
             self.scheduler.every("inbox-sweep", 5, self.processor.wake)
             self.scheduler.every("delivery-sweep", 5, self.gateway.wake)
             self.scheduler.every("surveys", self.settings.scheduler_tick_seconds, self.run_surveys)
+            self.scheduler.every("pulses", self.settings.scheduler_tick_seconds, self.run_pulses)
             self.scheduler.every("event-reminders", self.settings.scheduler_tick_seconds, self.run_reminders)
             self.scheduler.every("broadcasts", min(self.settings.scheduler_tick_seconds, 2), self.run_broadcasts)
             self.scheduler.every("heartbeat", HEARTBEAT_SECONDS, self.beat)
@@ -132,6 +134,7 @@ class Runtime:
         await self.gateway.close()
         self._release_worker_lock()
         self._release_worker_lock = lambda: None
+        self.engine.dispose()  # close the pool's connections now, not when the process ends
 
     async def run_surveys(self) -> None:
         """Open scheduled surveys, close expired ones, send due reminders (each exactly once)."""
@@ -143,6 +146,17 @@ class Runtime:
         done = await asyncio.to_thread(job)
         if any(done.values()):
             log.info("survey jobs: %s", done)
+
+    async def run_pulses(self) -> None:
+        """Give each meeting that has ended (plus PULSE_DELAY_MINUTES) its pulse survey, exactly once."""
+
+        def job() -> dict[str, int]:
+            with self.work(SCHEDULER_ACTOR) as work:
+                return pulses.run_due(work)
+
+        done = await asyncio.to_thread(job)
+        if any(done.values()):
+            log.info("pulses: %s", done)
 
     async def run_reminders(self) -> None:
         """Send due event reminders (each exactly once; skipped, never late, once the event has started)."""

@@ -24,11 +24,22 @@ def from_line_timestamp(ms: int) -> dt.datetime:
 WEEKDAYS_JA = "月火水木金土日"
 
 
-def format_jst(moment: dt.datetime, with_time: bool = True) -> str:
-    """12月5日(土) 17:00 — how dates are written for people."""
+def format_jst(moment: dt.datetime, with_time: bool = True, lang: str = "ja") -> str:
+    """12月5日(土) 17:00 — how dates are written for people (in English: Sat 5 Dec, 17:00)."""
     local = moment.astimezone(JST)
+    if lang == "en":
+        text = f"{local:%a} {local.day} {local:%b}"
+        return f"{text}, {local:%H:%M}" if with_time else text
     text = f"{local.month}月{local.day}日({WEEKDAYS_JA[local.weekday()]})"
     return f"{text} {local:%H:%M}" if with_time else text
+
+
+def format_date(day: dt.date) -> str:
+    """2027年3月31日 — a date with its year (a term of office, a retirement), as people write it; a datetime is
+    taken in JST."""
+    if isinstance(day, dt.datetime):
+        day = day.astimezone(JST).date()
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def outside_quiet_hours(moment: dt.datetime, start_hour: int = 21, end_hour: int = 8) -> dt.datetime:

@@ -24,7 +24,7 @@ def text(body: str, quick_replies: list[dict[str, Any]] | None = None) -> Messag
 
 
 def _label(label: str) -> str:
-    return label[:20]  # LINE's limit for action labels
+    return label[:20].rstrip()  # LINE's limit for action labels (a cut that ends in a space drops it)
 
 
 def message_action(label: str, text_to_send: str | None = None) -> dict[str, Any]:
@@ -77,13 +77,16 @@ def _cut(line: str, room: int) -> tuple[str, str]:
 
 
 def normalise(messages: list[Message]) -> list[Message]:
-    """Long texts become several messages; a quick reply stays only on the very last message (where LINE shows it)."""
+    """Long texts become several messages; a quick reply stays only on the very last message (where LINE shows it),
+    a quoteToken on the first."""
     out: list[Message] = []
     for message in messages:
         if message.get("type") == "text" and utf16_len(message["text"]) > TEXT_LIMIT:
             pieces = split_text(message["text"])
-            for piece in pieces:
+            for i, piece in enumerate(pieces):
                 out.append({"type": "text", "text": piece})
+                if i == 0 and "quoteToken" in message:  # the quote stays with the start of the text
+                    out[-1]["quoteToken"] = message["quoteToken"]
             if "quickReply" in message:
                 out[-1]["quickReply"] = message["quickReply"]
         else:

@@ -433,7 +433,8 @@ def progress(session: Session, broadcast: Broadcast) -> dict[str, Any]:
 
 
 def recipient_log(session: Session, broadcast: Broadcast, *, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    """One row per recipient: who, and what became of the request that carried the broadcast to them."""
+    """One row per recipient: who, and what became of the request that carried the broadcast to them (its
+    delivery status; "outbox": development without LINE, shown in the simulator, never sent)."""
     rows = session.execute(
         select(BroadcastRecipient, User.display_name, Delivery.status, Delivery.sent_at, Delivery.last_error,
                Delivery.attempts)
@@ -442,7 +443,7 @@ def recipient_log(session: Session, broadcast: Broadcast, *, offset: int = 0, li
         .where(BroadcastRecipient.broadcast_id == broadcast.id)
         .order_by(BroadcastRecipient.id).offset(offset).limit(limit))
     return [{"user_id": r.user_id, "display_name": name, "line_user_id": r.line_user_id,
-             "status": "skipped" if r.skipped else ("sent" if status == outbox.Status.OUTBOX else status or "pending"),
+             "status": "skipped" if r.skipped else status or "pending",
              "sent_at": sent_at, "error": error, "attempts": attempts or 0}
             for r, name, status, sent_at, error, attempts in rows]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from console import auth, broadcasts, dashboard, events, members, opinions, staff, surveys
+from console import auth, broadcasts, dashboard, events, members, opinions, public, staff, surveys
 from console.deps import LoginRequired, login_redirect
 from console.errors import http_error, validation_error
 
@@ -16,4 +16,5 @@ for module in (auth, events, members, surveys, broadcasts, opinions, staff):
 
 static = StaticFiles(directory=str(Path(__file__).parent / "static"))
 FAVICON = Path(__file__).parent / "static" / "favicon.ico"
-__all__ = ["FAVICON", "LoginRequired", "http_error", "login_redirect", "router", "static", "validation_error"]
+__all__ = ["FAVICON", "LoginRequired", "http_error", "login_redirect", "public", "router", "static",
+           "validation_error"]

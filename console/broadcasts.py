@@ -1,5 +1,7 @@
-"""Broadcasts in the console: compose, preview (as in LINE, with the exact count and the quota), test send,
-confirm (now or at a time), progress, the per-recipient log, history, cancel."""
+"""Broadcasts in the console: compose (a live counter per text; over 5,000 characters is refused with the count,
+the text kept), preview (as in LINE, with the exact count and the quota), test send, confirm (now or at a time;
+once: a scheduled, started or sent broadcast offers no second send and refuses one), progress, the per-recipient
+log, history, cancel. What the page says is what happens: a broadcast held by the quiet hours says when it goes."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import clock
 from bot.inputs import InputError, validate
+from bot.messages import TEXT_LIMIT, utf16_len
 from broadcasts import service
 from console.deps import (
+    NOTICES,
     Editor,
     FormError,
     Id,
@@ -40,13 +44,28 @@ def _get(session: Session, broadcast_id: Id, lock: bool = False) -> Broadcast:
     return get_or_404(session, Broadcast, broadcast_id, "配信", lock=lock)
 
 
+def _text(form: Any, i: int) -> str:
+    """Slot i's text as the clerk sees it in the field (the browser sends its line breaks as CR LF)."""
+    return str(form.get(f"text{i}", "") or "").replace("\r\n", "\n")
+
+
+def too_long(length: int) -> str:
+    return f"{length:,}文字あります。{TEXT_LIMIT:,}文字までにしてください"
+
+
 def _items(form: Any) -> list[dict[str, Any]]:
-    """The message slots staff filled in (an empty slot is left out)."""
+    """The message slots staff filled in (an empty slot is left out). A text over LINE's 5,000 characters is
+    refused with its count, next to its field (the field itself cuts nothing)."""
     items = []
+    long = [(i, n) for i in range(SLOTS) if str(form.get(f"type{i}", "")) == "text"
+            and (n := utf16_len(_text(form, i))) > TEXT_LIMIT]
+    if long:
+        raise InputError([{"loc": [f"text{i}"], "msg": f"message {i + 1}: {n} characters, at most {TEXT_LIMIT}",
+                           "type": "too_long", "ja": f"メッセージ {i + 1}: {too_long(n)}"} for i, n in long])
     for i in range(SLOTS):
         kind = str(form.get(f"type{i}", ""))
-        if kind == "text" and str(form.get(f"text{i}", "")).strip():
-            items.append({"type": "text", "text": str(form.get(f"text{i}"))})
+        if kind == "text" and _text(form, i).strip():
+            items.append({"type": "text", "text": _text(form, i)})
         elif kind == "event" and form.get(f"event{i}"):
             items.append({"type": "event", "event_id": form.get(f"event{i}")})
         elif kind == "survey" and form.get(f"survey{i}"):
@@ -89,15 +108,21 @@ def _form_of(broadcast: Broadcast) -> dict[str, Any]:
     return values
 
 
-def _compose(request: Request, staff: Staff, *, form: Any, broadcast: Broadcast | None = None, error: str | None = None,
-             status_code: int = 200) -> HTMLResponse:
+def _compose(request: Request, staff: Staff, *, form: Any, broadcast: Broadcast | None = None,
+             error: InputError | str | None = None, status_code: int = 200) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         events = list(session.scalars(select(Event).where(Event.ends_at >= clock.now()).order_by(Event.starts_at)))
         surveys = list(session.scalars(select(Survey).where(Survey.status.in_(("open", "scheduled", "draft")))))
         subcommittees = members.subcommittee_names(session)
     values = form if hasattr(form, "getlist") else None
+    errors = error.by_field() if isinstance(error, InputError) else {}
+    for i in range(SLOTS):  # next to the field, without the slot number the page's heading gives
+        if f"text{i}" in errors:
+            errors[f"text{i}"] = too_long(utf16_len(_text(form, i)))
     return render(request, "broadcast_form.html", staff, status_code, form=form, values=values, broadcast=broadcast,
-                  error=error, events=events, surveys=surveys, subcommittees=subcommittees, slots=range(SLOTS),
+                  error=error.japanese() if isinstance(error, InputError) else error, errors=errors,
+                  lengths=[utf16_len(_text(form, i)) for i in range(SLOTS)], limit=TEXT_LIMIT,
+                  events=events, surveys=surveys, subcommittees=subcommittees, slots=range(SLOTS),
                   audiences=service.AUDIENCES, item_types=service.ITEM_TYPES, categories=OPT_IN_CATEGORIES)
 
 
@@ -105,8 +130,10 @@ def _compose(request: Request, staff: Staff, *, form: Any, broadcast: Broadcast 
 def history(request: Request, staff: StaffDep) -> HTMLResponse:
     with runtime_of(request).sessions() as session:
         rows = [(b, service.progress(session, b)) for b in service.recent(session, 100)]
+    quiet = runtime_of(request).settings
     return render(request, "broadcasts.html", staff, rows=rows, statuses=service.STATUSES,
-                  describe=service.describe_audience)
+                  describe=service.describe_audience,  # a booked one: when it really goes (the quiet hours)
+                  starts=lambda b: service.starts_at(b, quiet.quiet_hours_start, quiet.quiet_hours_end))
 
 
 @router.get("/new", response_class=HTMLResponse, include_in_schema=False)
@@ -120,7 +147,7 @@ def create(request: Request, staff: Editor, form: Posted) -> Response:
         with runtime_of(request).work(staff.name) as work:
             broadcast_id = service.create(work, _input(form)).id
     except InputError as exc:
-        return _compose(request, staff, form=form, error=exc.japanese(), status_code=422)
+        return _compose(request, staff, form=form, error=exc, status_code=422)
     return redirect(f"/console/broadcasts/{broadcast_id}")
 
 
@@ -142,13 +169,19 @@ def edit(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Res
     except InputError as exc:
         with runtime.sessions() as session:
             broadcast = _get(session, broadcast_id)
-        return _compose(request, staff, form=form, broadcast=broadcast, error=exc.japanese(), status_code=422)
+        return _compose(request, staff, form=form, broadcast=broadcast, error=exc, status_code=422)
     return redirect(f"/console/broadcasts/{broadcast_id}", "saved")
 
 
 @router.get("/{broadcast_id}", response_class=HTMLResponse, include_in_schema=False)
 async def show(request: Request, staff: StaffDep, broadcast_id: Id) -> HTMLResponse:
-    """A draft: the preview with the count, the quota and the confirmation. Later: progress and the log."""
+    """A draft: the preview with the count, the quota and the confirmation. Scheduled: when it goes (no second
+    send). Later: progress and the log."""
+    return await _page(request, staff, broadcast_id, notice_key=request.query_params.get("notice", ""))
+
+
+async def _page(request: Request, staff: Staff, broadcast_id: int, *, notice_key: str = "", error: str | None = None,
+                status_code: int = 200) -> HTMLResponse:
     runtime = runtime_of(request)
     settings = runtime.settings
 
@@ -163,29 +196,70 @@ async def show(request: Request, staff: StaffDep, broadcast_id: Id) -> HTMLRespo
 
     data = await run_in_threadpool(load)
     broadcast, starts_at = data["broadcast"], data["starts_at"]
-    # a draft, or a broadcast booked for later, can still be changed; otherwise show how the sending goes
+    # a draft, or a broadcast booked for later, can still be changed (a draft only is sent from here); otherwise
+    # show how the sending goes
     data["editable"] = broadcast.status == "draft" or (broadcast.status == "scheduled" and starts_at > clock.now())
     quota = await runtime.gateway.quota() if data["editable"] else None
-    return render(request, "broadcast.html", staff, quota=quota, line_enabled=settings.line_enabled,
+    return render(request, "broadcast.html", staff, status_code, quota=quota, line_enabled=settings.line_enabled,
                   statuses=service.STATUSES, audience=service.describe_audience(data["broadcast"].audience),
-                  quiet=(settings.quiet_hours_start, settings.quiet_hours_end), **data)
+                  quiet=(settings.quiet_hours_start, settings.quiet_hours_end), error=error,
+                  notice=_notice(notice_key, broadcast, starts_at), **data)
 
 
-@router.post("/{broadcast_id}/confirm", include_in_schema=False)
-def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
+def _notice(key: str, broadcast: Broadcast, starts_at: Any) -> str | None:
+    """What the confirmation did, as it really is: sending started, or booked, and for when."""
+    if key in ("held", "scheduled") and broadcast.status == "scheduled" and starts_at is not None:
+        if key == "held":
+            return f"夜間のため、{clock.format_jst(starts_at)} に送信します（予約済み）"
+        later = "（夜間は送らないため、朝に送ります）" if starts_at != broadcast.scheduled_at else ""
+        return f"送信を予約しました。{clock.format_jst(starts_at)} に送信します{later}"
+    return NOTICES.get(key)
+
+
+def already(broadcast: Broadcast, starts_at: Any) -> str:
+    """Why a broadcast that is not a draft is not sent (again), in plain words."""
+    if broadcast.status == "scheduled":
+        when = f"{clock.format_jst(starts_at)} に送信します" if starts_at else "まもなく送信します"
+        return (f"この配信は予約済みです（{when}）。もう一度送る必要はありません。"
+                "内容や日時を変えるときは「内容を直す」から直してください")
+    if broadcast.status == "sending":
+        return "この配信はいま送信中です。二度は送りません"
+    if broadcast.status == "done":
+        return "この配信は送信しました（完了）。二度は送りません"
+    return "この配信は取り消してあります。送るときは、新しい配信をつくってください"
+
+
+@router.post("/{broadcast_id}/confirm", response_class=HTMLResponse, include_in_schema=False)
+async def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
+    """Send a draft now or at a time, once: a second click, or a POST for a broadcast already booked, started or
+    sent, is refused (409) with the page saying why."""
     runtime = runtime_of(request)
-    try:
-        with runtime.work(staff.name) as work:
-            broadcast = _get(work.session, broadcast_id, lock=True)
-            when = str(form.get("when", "now"))
-            at = parse_local(str(form.get("scheduled_at", "")), "送信") if when == "later" else None
-            confirmed = str(form.get("confirmed_count", ""))
-            service.schedule(work, broadcast, at=at, confirmed_count=int(confirmed) if confirmed.isdigit() else -1)
-    except (service.BroadcastError, FormError) as exc:
-        raise HTTPException(409, str(exc)) from None
-    if at is None:
+    settings = runtime.settings
+
+    def send() -> tuple[str | None, str]:
+        try:
+            with runtime.work(staff.name) as work:
+                broadcast = _get(work.session, broadcast_id, lock=True)  # a second click waits here, then sees it
+                if broadcast.status != "draft":
+                    return already(broadcast, service.starts_at(broadcast, settings.quiet_hours_start,
+                                                                settings.quiet_hours_end)), ""
+                when = str(form.get("when", "now"))
+                at = parse_local(str(form.get("scheduled_at", "")), "送信") if when == "later" else None
+                confirmed = str(form.get("confirmed_count", ""))
+                service.schedule(work, broadcast, at=at, confirmed_count=int(confirmed) if confirmed.isdigit() else -1)
+                starts = service.starts_at(broadcast, settings.quiet_hours_start, settings.quiet_hours_end)
+                held = starts is not None and starts > clock.now()  # "now" in the quiet hours: the morning
+                notice = "scheduled" if at is not None else "held" if held else "started"
+        except (service.BroadcastError, FormError) as exc:
+            return str(exc), ""
+        return None, notice
+
+    refused, notice = await run_in_threadpool(send)
+    if refused is not None:
+        return await _page(request, staff, broadcast_id, error=refused, status_code=409)
+    if notice == "started":
         runtime.kick_broadcasts()
-    return redirect(f"/console/broadcasts/{broadcast_id}", "scheduled" if at else "started")
+    return redirect(f"/console/broadcasts/{broadcast_id}", notice)
 
 
 @router.post("/{broadcast_id}/test", include_in_schema=False)
@@ -214,6 +288,8 @@ def progress(request: Request, staff: StaffDep, broadcast_id: Id) -> JSONRespons
     with runtime_of(request).sessions() as session:
         broadcast = _get(session, broadcast_id)
         return JSONResponse({"status": broadcast.status, "label": service.STATUSES[broadcast.status],
+                             "started": clock.format_jst(broadcast.started_at) if broadcast.started_at else "—",
+                             "finished": clock.format_jst(broadcast.finished_at) if broadcast.finished_at else "—",
                              **service.progress(session, broadcast)})
 
 
@@ -224,4 +300,11 @@ def recipient_log(request: Request, staff: StaffDep, broadcast_id: Id, page: int
         broadcast = _get(session, broadcast_id)
         rows = service.recipient_log(session, broadcast, offset=(page - 1) * LOG_PAGE, limit=LOG_PAGE + 1)
     return render(request, "broadcast_log.html", staff, broadcast=broadcast, rows=rows[:LOG_PAGE], page=page,
-                  more=len(rows) > LOG_PAGE)
+                  more=len(rows) > LOG_PAGE, labels=LOG_LABELS)
+
+
+# What became of each recipient's request. Without LINE (development) deliveries stay in the outbox, where the
+# simulator shows them: they were not sent, and no attempt was made.
+LOG_LABELS = {"sent": "送信済み", "outbox": "シミュレーターに表示（開発用）", "failed": "失敗", "pending": "送信待ち",
+              "sending": "送信中", "held": "上限待ち（来月）", "waiting": "朝まで待機（夜間）",
+              "skipped": "送らず（ブロック中）"}

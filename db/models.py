@@ -119,12 +119,15 @@ class SystemFlag(Base):
 
 
 class Subcommittee(Base):
-    """部会: a subcommittee of the ward council."""
+    """部会: a subcommittee of the ward council. Staff manage the list (members are chosen from it); a retired 部会
+    is offered in no new form or audience but stays on past records."""
 
     __tablename__ = "subcommittees"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    retired_at: Mapped[dt.datetime | None]
 
 
 class Member(Base):
@@ -136,9 +139,14 @@ class Member(Base):
     name: Mapped[str] = mapped_column(String(100))
     subcommittee_id: Mapped[int | None] = mapped_column(ForeignKey("subcommittees.id"), index=True)
     term_end: Mapped[dt.date | None]
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(254))
+    contact_method: Mapped[str | None] = mapped_column(String(16))  # line | phone | paper; None: not said
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
     linked_at: Mapped[dt.datetime | None]
+    # False once retired (退任): unlinked, in no new audience, still in past results and attendance
     active: Mapped[bool] = mapped_column(default=True)
+    retired_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -152,6 +160,21 @@ class LinkCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LinkCodeSheet(Base):
+    """The printable sheet of the link codes one console action issued, so that showing or printing it again
+    issues nothing. The codes are sealed with a key only the issuing browser holds (members.sheets); the row
+    goes with the log-in that made it, or when it expires."""
+
+    __tablename__ = "link_code_sheets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, in the sheet's URL
+    staff_session_id: Mapped[int] = mapped_column(ForeignKey("staff_sessions.id", ondelete="CASCADE"), index=True)
+    key_check: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[list[Any]]  # [{"member_id", "sealed", "expires_at"}]
+    expires_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -184,11 +207,14 @@ class SurveyTemplateVersion(Base):
 
 
 class Survey(Base):
-    """One run of a template: a title, an audience, an open and a close time, anonymous or named."""
+    """One run of a template: a title, an audience, an open and a close time, anonymous or named. A pulse (kind
+    'pulse') is the short survey a meeting's members get after it (event_id: the meeting; MeetingPulse)."""
 
     __tablename__ = "surveys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="survey")  # survey | pulse
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"), index=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("survey_template_versions.id"))
     title: Mapped[str] = mapped_column(String(100))
     audience_subcommittee_ids: Mapped[list[Any]] = mapped_column(default=list)  # empty: all members
@@ -246,6 +272,18 @@ class SurveyReminder(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | skipped
     recipients: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[dt.datetime | None]
+
+
+class MeetingPulse(Base):
+    """A meeting's pulse, claimed once: the scheduler inserts this row (ON CONFLICT DO NOTHING) in the transaction
+    that creates the pulse survey, so two processes never create two pulses for one meeting."""
+
+    __tablename__ = "meeting_pulses"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="created")  # created | skipped (no members)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 # --------------------------------------------------------------------------- events and reminders
@@ -358,12 +396,39 @@ class Opinion(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="opinion")  # opinion | pre_meeting
     category: Mapped[str] = mapped_column(String(40))
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"), index=True)
     text: Mapped[str] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default="unread")  # unread | in_progress | answered
+    # unread 受付 | in_progress 検討中 | answered 回答済 | reflected 反映済 | difficult 対応困難 (with a reason)
+    status: Mapped[str] = mapped_column(String(16), default="unread")
     reply_text: Mapped[str | None] = mapped_column(Text)
-    replied_at: Mapped[dt.datetime | None]
+    replied_at: Mapped[dt.datetime | None]  # the latest answer
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # received (staff give the day for their own)
+    # how it came: line (sent in LINE) | meeting (said at a meeting) | paper | phone (the last three entered by staff)
+    source: Mapped[str] = mapped_column(String(16), default="line")
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    name_consent: Mapped[bool] = mapped_column(default=False)  # the member agreed to their name in the table
+    quote_token: Mapped[str | None] = mapped_column(String(255))  # LINE's quoteToken of the message it came in
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"),
+                                                      index=True)  # 担当課
+    due_on: Mapped[dt.date | None]
+    memo: Mapped[str | None] = mapped_column(Text)  # internal: never shown to the sender or the public
+    reason: Mapped[str | None] = mapped_column(Text)  # why 対応困難
+    public: Mapped[bool] = mapped_column(default=False)  # 公開: in the meeting's published table
+    first_replied_at: Mapped[dt.datetime | None]  # the first answer (days to answer count to it)
+    rating: Mapped[str | None] = mapped_column(String(16))  # enough 十分 | mostly まあ十分 | not_enough 不十分
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[dt.datetime | None]
+
+
+class Department(Base):
+    """担当課: a section of the ward office opinions are assigned to (a list the office edits)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -10,21 +10,30 @@ from icalendar import Event as IcsEvent
 
 from bot import clock
 from bot.messages import Message, message_action, postback_action, quick_reply, text, uri_action
-from bot.texts import t
+from bot.texts import CATALOGUES, t
 from db.models import Attendance, Event
 from events.schema import CANCELLED, Status, Visibility
 
+CATEGORY_KEYS = {key for key in CATALOGUES["ja"] if key.startswith("category.")}
 
-def when(event: Event) -> str:
-    """10月7日(水) 10:00〜16:00, or a span of days for an all-day or multi-day event."""
+
+def when(event: Event, lang: str = "ja") -> str:
+    """10月7日(水) 10:00〜16:00 (Wed 7 Oct, 10:00–16:00), or a span of days for an all-day or multi-day event."""
     start, end = event.starts_at.astimezone(clock.JST), event.ends_at.astimezone(clock.JST)
+    dash = "–" if lang == "en" else "〜"
     if event.all_day or start.date() != end.date():
-        first = clock.format_jst(event.starts_at, with_time=False)
+        first = clock.format_jst(event.starts_at, with_time=False, lang=lang)
         last_day = end - dt.timedelta(seconds=1) if event.all_day else end
         if last_day.date() == start.date():
             return first
-        return f"{first}〜{clock.format_jst(last_day, with_time=False)}"
-    return f"{clock.format_jst(event.starts_at)}〜{end:%H:%M}"
+        return f"{first}{dash}{clock.format_jst(last_day, with_time=False, lang=lang)}"
+    return f"{clock.format_jst(event.starts_at, lang=lang)}{dash}{end:%H:%M}"
+
+
+def categories(event: Event, lang: str = "ja") -> str:
+    """The event's categories residents can follow in 通知設定, in the reader's language (まつり・こども)."""
+    names = [t(f"category.{tag}", lang) for tag in event.tags or [] if f"category.{tag}" in CATEGORY_KEYS]
+    return (" · " if lang == "en" else "・").join(dict.fromkeys(names))
 
 
 def title(event: Event, lang: str = "ja") -> str:
@@ -42,10 +51,12 @@ def card(event: Event, base_url: str, lang: str = "ja") -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {"type": "text", "text": title(event, lang), "weight": "bold", "size": "lg", "wrap": True,
          **({"color": "#d0342c"} if event.status in CANCELLED else {})},
-        {"type": "text", "text": when(event), "size": "md", "wrap": True},
+        {"type": "text", "text": when(event, lang), "size": "md", "wrap": True},
     ]
     if event.venue:
         body.append({"type": "text", "text": event.venue, "size": "md", "wrap": True, "color": "#555555"})
+    if shown := categories(event, lang):
+        body.append({"type": "text", "text": shown, "size": "sm", "wrap": True, "color": "#1e88e5"})
     buttons = [postback_action(t("event.btn.detail", lang), "event.detail", e=event.id)]
     if event.latitude is not None and event.longitude is not None:
         buttons.append(postback_action(t("event.btn.map", lang), "event.map", e=event.id))
@@ -74,14 +85,15 @@ def carousel(events: list[Event], base_url: str, lang: str = "ja") -> Message:
 
 
 def suggestions(upcoming: list[Event], lang: str = "ja") -> list[dict[str, Any]]:
-    items = [quick_reply(message_action(e.title[:20], e.title)) for e in upcoming[:8]]
+    names = [(e.title_en or e.title) if lang == "en" else e.title for e in upcoming[:8]]
+    items = [quick_reply(message_action(name[:20], name)) for name in names]
     items.append(quick_reply(message_action(t("qr.events", lang), t("qr.events", lang))))
     return items
 
 
 def detail(event: Event, base_url: str, lang: str = "ja") -> Message:
     description = (event.description_en or event.description) if lang == "en" else event.description
-    lines = [title(event, lang), when(event)]
+    lines = [title(event, lang), when(event, lang)]
     if event.venue:
         lines.append(event.venue + (f"（{event.address}）" if event.address else ""))
     if description:
@@ -98,19 +110,21 @@ def location(event: Event) -> Message:
             "latitude": event.latitude, "longitude": event.longitude}
 
 
-def reminder(event: Event, *, base_url: str, with_documents: bool, meeting: bool = False) -> Message:
+def reminder(event: Event, *, base_url: str, with_documents: bool, meeting: bool = False, lang: str = "ja"
+             ) -> Message:
     """A reminder; for a meeting, a card whose 出席 / 欠席 / 資料を確認しました buttons stay on the message (so the
     answer can be changed until the meeting starts), with the documents a week ahead."""
-    lines = [t("event.reminder", title=event.title, when=when(event))]
-    if meeting:
+    lines = [t("event.reminder", lang, title=title(event, lang), when=when(event, lang))]
+    if meeting:  # council business is in Japanese
         return {"type": "flex", "altText": lines[0][:400],
                 "contents": meeting_card(event, None, heading=t("event.reminder.heading"),
                                          with_documents=with_documents)}
     if event.venue:
         lines.append(event.venue)
     if with_documents and event.documents:
-        lines += ["", t("event.documents")] + [f"・{d['title']}\n{d['url']}" for d in event.documents]
-    return text("\n".join(lines), [quick_reply(postback_action(t("event.btn.detail"), "event.detail", e=event.id))])
+        lines += ["", t("event.documents", lang)] + [f"・{d['title']}\n{d['url']}" for d in event.documents]
+    return text("\n".join(lines), [quick_reply(postback_action(t("event.btn.detail", lang), "event.detail",
+                                                                e=event.id))])
 
 
 def meeting_card(event: Event, answer: Attendance | None, *, heading: str | None = None,
@@ -134,13 +148,14 @@ def meeting_card(event: Event, answer: Attendance | None, *, heading: str | None
         status += "\n" + t("meeting.your.docs")
     if answer is not None or heading is None:
         body.append({"type": "text", "text": status, "size": "sm", "wrap": True, "color": "#555555"})
-    body.append({"type": "text", "text": t("meeting.ask"), "size": "sm", "wrap": True})
+    body.append({"type": "text", "text": t("meeting.change" if response else "meeting.ask"), "size": "sm",
+                 "wrap": True})
     buttons = []
     for action in ("attend", "absent"):
         label = t(f"meeting.btn.{action}")
         buttons.append({"type": "button", "style": "primary" if action == "attend" else "secondary", "height": "sm",
                         "action": postback_action(("✓" if response == action else "") + label, f"meeting.{action}",
-                                                  display_text=label, e=event.id)})
+                                                  display_text=f"{label}: {event.title}", e=event.id)})
     footer: list[dict[str, Any]] = [{"type": "box", "layout": "horizontal", "spacing": "sm", "contents": buttons}]
     if documents:
         for d in documents[:3]:
@@ -148,8 +163,10 @@ def meeting_card(event: Event, answer: Attendance | None, *, heading: str | None
                 footer.append({"type": "button", "style": "link", "height": "sm",
                                "action": uri_action(str(d["title"]), str(d["url"]))})
         label = t("meeting.btn.docs")
+        read = answer is not None and answer.documents_confirmed_at is not None
         footer.append({"type": "button", "style": "link", "height": "sm",
-                       "action": postback_action(label, "meeting.docs", display_text=label, e=event.id)})
+                       "action": postback_action(("✓" if read else "") + label, "meeting.docs",
+                                                 display_text=f"{label}: {event.title}", e=event.id)})
     footer.append({"type": "button", "style": "link", "height": "sm",
                    "action": postback_action(t("event.btn.detail"), "event.detail", e=event.id)})
     return {"type": "bubble",
@@ -165,11 +182,12 @@ def meetings(events: list[Event], answers: dict[int, Attendance]) -> Message:
     return {"type": "flex", "altText": alt, "contents": contents}
 
 
-def change_notice(event: Event, *, base_url: str, what: str) -> Message:
+def change_notice(event: Event, *, base_url: str, what: str, lang: str = "ja") -> Message:
+    name = (event.title_en or event.title) if lang == "en" else event.title
     if what == "cancelled":
-        body = t(f"event.notice.{event.status}", title=event.title, when=when(event))
+        body = t(f"event.notice.{event.status}", lang, title=name, when=when(event, lang))
     else:
-        body = t("event.notice.moved", title=event.title, when=when(event))
+        body = t("event.notice.moved", lang, title=name, when=when(event, lang))
     return text(body + (f"\n{event.venue}" if event.venue and what != "cancelled" else ""))
 
 

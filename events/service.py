@@ -142,12 +142,15 @@ class Found:
 def find(session: Session, *, member: Member | None, text: str) -> Found | None:
     """Events for what a user (a council member, or not: None) typed; None when the text is not about events."""
     now = clock.now()
-    query = search.parse(text, now.astimezone(clock.JST).date())
-    if query.bad_date:
-        return Found([], 0, query)
+    today = now.astimezone(clock.JST).date()
+    query = search.parse(text, today)
+    if query.bad_date or (query.dates and query.dates.passed(today)):
+        return Found([], 0, query)  # the answer says so: a date that does not exist, or has passed
+    if query.unknown_date and (query.wants_events or query.categories or not query.rest):
+        return Found([], 0, query)  # a date not understood in a question about events: the answer says so
     # Only what matching needs is read for every candidate; the few events shown are loaded whole afterwards.
     statement = select(Event.id, Event.title, Event.title_en, Event.venue, Event.keywords, Event.tags,
-                       Event.kind).where(visible_to(member))
+                       Event.kind, Event.starts_at, Event.ends_at).where(visible_to(member))
     if query.dates:
         start = dt.datetime.combine(query.dates.start, dt.time(0), clock.JST)
         end = dt.datetime.combine(query.dates.end + dt.timedelta(days=1), dt.time(0), clock.JST)
@@ -155,10 +158,15 @@ def find(session: Session, *, member: Member | None, text: str) -> Found | None:
     else:
         statement = statement.where(Event.ends_at >= now)
     candidates = list(session.execute(statement.order_by(Event.starts_at, Event.id)))
+    if query.dates and query.dates.days is not None:  # some days of the span only (10月の土曜日, 10日と17日)
+        candidates = [e for e in candidates if query.dates.includes(*_local_days(e))]
     scores = {e.id: search.matches_name(query.rest, _names(e)) for e in candidates} if query.rest else {}
     best = max(scores.values(), default=0.0)
     # the events the words name best (くみんまつり: 港区民まつり, not every event tagged まつり)
     named = [e for e in candidates if scores.get(e.id, 0) >= max(NAME_MATCH, best - 0.01)]
+    # a date not understood: 翌日の区民まつり is about an event (say so); 毎日うるさい is not ours to answer
+    if query.unknown_date:
+        return Found([], 0, query) if named else None
     if named:
         chosen = named
     elif query.categories:
@@ -170,6 +178,12 @@ def find(session: Session, *, member: Member | None, text: str) -> Found | None:
     ids = [row.id for row in chosen[:MAX_CARDS]]
     loaded = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(ids)))} if ids else {}
     return Found([loaded[i] for i in ids], max(len(chosen) - MAX_CARDS, 0), query)
+
+
+def _local_days(event: Any) -> tuple[dt.date, dt.date]:
+    """The first and last day (JST) an event takes place on; one ending at midnight ends the day before."""
+    last = event.ends_at - dt.timedelta(microseconds=1) if event.ends_at > event.starts_at else event.ends_at
+    return event.starts_at.astimezone(clock.JST).date(), last.astimezone(clock.JST).date()
 
 
 def _names(event: Any) -> list[str]:
@@ -301,7 +315,7 @@ def run_due(work: Work, *, limit: int = 1000) -> dict[str, int]:
     recipients_of = audiences(session, live) if due and not quiet else {}
     changes: list[dict[str, Any]] = []
     pushes: list[tuple[User, list[Message], str]] = []
-    built: dict[tuple[int, bool], Message] = {}
+    built: dict[tuple[int, bool, str], Message] = {}  # built once per event, kind and language
     for reminder in due:
         event = events.get(reminder.event_id)
         if event is None or event.status in CANCELLED or event.starts_at <= now:
@@ -311,12 +325,14 @@ def run_due(work: Work, *, limit: int = 1000) -> dict[str, int]:
         if quiet:
             done["waiting"] += 1
             continue
-        key = (event.id, reminder.label == "7d")
-        if key not in built:
-            built[key] = messages.reminder(event, base_url=work.base_url, with_documents=key[1],
-                                           meeting=event.kind in MEETINGS)
+        meeting = event.kind in MEETINGS
         recipients = recipients_of[event.id]
-        pushes.extend((user, [built[key]], f"reminder:{reminder.id}") for user in recipients)
+        for user in recipients:
+            key = (event.id, reminder.label == "7d", "ja" if meeting else user.language)
+            if key not in built:
+                built[key] = messages.reminder(event, base_url=work.base_url, with_documents=key[1],
+                                               meeting=meeting, lang=key[2])
+            pushes.append((user, [built[key]], f"reminder:{reminder.id}"))
         changes.append({"id": reminder.id, "status": "sent", "sent_at": now, "recipients": len(recipients)})
         done["sent"] += 1
         metrics.REMINDERS.labels("event").inc()
@@ -371,11 +387,11 @@ def answer_attendance(session: Session, *, event: Event, member: Member, respons
 
 def attendance(session: Session, event: Event) -> dict[str, Any]:
     """Who will attend, who is absent, who has not answered, who has read the documents."""
+    answers = {a.member_id: a for a in session.scalars(select(Attendance).where(Attendance.event_id == event.id))}
     query = select(Member, Subcommittee.name).outerjoin(Subcommittee, Subcommittee.id == Member.subcommittee_id)
-    query = query.where(Member.active.is_(True))
+    query = query.where(or_(Member.active.is_(True), Member.id.in_(list(answers))))  # a retired member's answer stays
     if event.visibility == Visibility.SUBCOMMITTEE and event.subcommittee_id is not None:
         query = query.where(Member.subcommittee_id == event.subcommittee_id)
-    answers = {a.member_id: a for a in session.scalars(select(Attendance).where(Attendance.event_id == event.id))}
     out: dict[str, Any] = {"event_id": event.id, "title": event.title, "attending": [], "absent": [],
                            "no_answer": [], "documents_confirmed": []}
     for member, subcommittee in session.execute(query.order_by(Member.id)):
@@ -443,10 +459,11 @@ def notify_change(work: Work, *, event: Event, what: str) -> int:
     moved (what: "cancelled" | "moved"). Each person hears once."""
     session = work.session
     users = change_audience(session, event)
-    message = messages.change_notice(event, base_url=work.base_url, what=what)
+    notices = {lang: messages.change_notice(event, base_url=work.base_url, what=what, lang=lang)
+               for lang in {user.language for user in users}}  # in each reader's language
     not_before = notice_time(work, event)
     for user in users:
-        work.outbox.push(session, user=user, messages=[message], source=f"event:{event.id}:{what}",
+        work.outbox.push(session, user=user, messages=[notices[user.language]], source=f"event:{event.id}:{what}",
                          not_before=not_before)
     return len(users)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import clock
-from bot.messages import postback_action, quick_reply, text, uri_action
+from bot.messages import message_action, postback_action, quick_reply, text, uri_action
 from bot.postback import InvalidPostback
 from bot.texts import labels, t
 from db.models import Event
-from events import messages, service
+from events import dates, messages, service
+from handlers.common import with_menu
 from handlers.router import Context, Router, text_is, typed
 
 router = Router("events")
@@ -26,17 +27,30 @@ def _about_events(ctx: Context) -> bool:
 @router.message(_about_events)
 def on_question(ctx: Context) -> None:
     found = ctx.memo["events"]
+    query = found.query
     base = ctx.settings.public_base_url
-    if found.query.bad_date:
-        ctx.reply(text(ctx.t("event.bad_date", date=found.query.bad_date)))
+    if query.bad_date:
+        ctx.reply(text(ctx.t("event.bad_date", date=query.bad_date)))
         return
     if not found.events:
-        key = "event.none_in_range" if found.query.dates else "event.none"
         upcoming = ctx.session.scalars(select(Event).where(  # suggestions: what one can still go to
             service.visible_to(ctx.member()), Event.ends_at >= clock.now(), Event.status.not_in(service.CANCELLED))
             .order_by(Event.starts_at).limit(8)).all()
-        words = found.query.dates.words if found.query.dates else ""
-        ctx.reply(text(ctx.t(key, words=words), messages.suggestions(list(upcoming), ctx.lang)))
+        suggestions = messages.suggestions(list(upcoming), ctx.lang)
+        today = clock.today_jst()
+        if query.unknown_date:  # a date-like phrase not understood: say so, with examples to tap, never everything
+            examples = [ctx.t("event.date_example.1"), ctx.t("event.date_example.2")]
+            ctx.reply(text(ctx.t("event.date_unknown", phrase=query.unknown_date, example1=examples[0],
+                                 example2=examples[1]),
+                           [quick_reply(message_action(e, e)) for e in examples] + suggestions))
+        elif query.dates and query.dates.passed(today):
+            words = dates.describe(query.dates, ctx.lang, today, preposition=False)
+            ctx.reply(text(ctx.t("event.date_passed", words=words), suggestions))
+        elif query.dates:
+            ctx.reply(text(ctx.t("event.none_in_range", words=dates.describe(query.dates, ctx.lang, today)),
+                           suggestions))
+        else:
+            ctx.reply(text(ctx.t("event.none", words=""), suggestions))
         return
     replies = [messages.carousel(found.events, base, ctx.lang)]
     if found.more:
@@ -79,7 +93,8 @@ def on_map(ctx: Context) -> None:
 
 
 def _map(ctx: Context, event: Event) -> None:
-    if event.latitude is None or event.longitude is None:
+    if event.latitude is None or event.longitude is None:  # say so, then where it is in words
+        ctx.reply(text(ctx.t("event.no_map", title=messages.title(event, ctx.lang))))
         _detail(ctx, event)
     else:
         ctx.reply(messages.location(event))
@@ -145,7 +160,9 @@ def on_card_word(ctx: Context) -> None:
 def _settings_menu(ctx: Context, note: str | None = None) -> None:
     assert ctx.user is not None
     on = service.categories_of(ctx.session, ctx.user)
-    items = [quick_reply(postback_action(("✓" if c in on else "") + ctx.t(f"category.{c}"), "settings.toggle", k=i))
+    items = [quick_reply(postback_action(("✓" if c in on else "") + ctx.t(f"category.{c}"), "settings.toggle",
+                                         display_text=ctx.t("settings.btn.off" if c in on else "settings.btn.on",
+                                                            category=ctx.t(f"category.{c}")), k=i))
              for i, c in enumerate(service.OPT_IN_CATEGORIES)]
     items.append(quick_reply(postback_action(ctx.t("settings.list"), "settings.list")))
     ctx.reply(*([text(note)] if note else []), text(ctx.t("settings.title"), items))
@@ -176,11 +193,12 @@ def on_list(ctx: Context) -> None:
     assert ctx.user is not None
     events = service.subscriptions(ctx.session, ctx.user)[:12]
     if not events:
-        ctx.reply(text(ctx.t("settings.none")))
+        ctx.reply(with_menu(ctx, ctx.t("settings.none")))
         return
-    lines = [ctx.t("settings.subscribed"), ""] + [f"・{messages.title(e, ctx.lang)} {messages.when(e)}" for e in events]
-    items = [quick_reply(postback_action(ctx.t("settings.unsubscribe", title=e.title)[:20], "event.unsubscribe",
-                                         e=e.id)) for e in events]
+    lines = [ctx.t("settings.subscribed"), ""] + [f"・{messages.title(e, ctx.lang)} {messages.when(e, ctx.lang)}"
+                                                  for e in events]
+    items = [quick_reply(postback_action(ctx.t("settings.unsubscribe", title=messages.title(e, ctx.lang))[:20],
+                                         "event.unsubscribe", e=e.id)) for e in events]
     ctx.reply(text("\n".join(lines), items))
 
 
@@ -191,7 +209,7 @@ def on_unsubscribe_typed(ctx: Context) -> None:
     event = _unsubscribe_typed(ctx)
     assert event is not None
     service.unsubscribe(ctx.session, user=ctx.user, event_id=event.id)
-    ctx.reply(text(ctx.t("settings.unsubscribed")))
+    ctx.reply(with_menu(ctx, ctx.t("settings.unsubscribed")))
 
 
 def _unsubscribe_typed(ctx: Context) -> Event | None:
@@ -203,7 +221,8 @@ def _unsubscribe_typed(ctx: Context) -> Event | None:
                 name = ctx.text[len(prefix.strip()):].strip()
                 assert ctx.user is not None
                 ctx.memo["unsubscribe"] = next((e for e in service.subscriptions(ctx.session, ctx.user)
-                                                if name and (e.title.startswith(name) or name in e.title)), None)
+                                                if name and any(name.casefold() in title.casefold()
+                                                                for title in (e.title, e.title_en or ""))), None)
     return ctx.memo["unsubscribe"]
 
 
@@ -214,4 +233,4 @@ def on_unsubscribe(ctx: Context) -> None:
         removed = service.unsubscribe(ctx.session, user=ctx.user, event_id=ctx.postback.int("e"))
     except InvalidPostback:
         removed = False
-    ctx.reply(text(ctx.t("settings.unsubscribed" if removed else "stale_button")))
+    ctx.reply(with_menu(ctx, ctx.t("settings.unsubscribed" if removed else "stale_button")))

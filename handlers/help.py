@@ -16,7 +16,7 @@ router = Router("help")
 @router.message(text_is(*labels("qr.help"), "へるぷ", "help", "?", "？", "使い方", "つかいかた", "メニュー"))
 def on_help(ctx: Context) -> None:
     """Help follows who asks: a linked member hears of surveys, meetings and 事前意見, not of link codes."""
-    menu = [*main_menu(ctx), quick_reply(message_action(ctx.t("language.switch")))]
+    menu = [*main_menu(ctx, without="qr.help"), quick_reply(message_action(ctx.t("language.switch")))]
     ctx.reply(text(ctx.t("help.member" if ctx.member() is not None else "help"), menu))
 
 

@@ -12,6 +12,7 @@ from bot.texts import labels
 from db.models import Event
 from events import messages
 from events import service as events
+from handlers.common import with_menu
 from handlers.router import Context, Router, text_is, typed
 
 router = Router("meetings")
@@ -44,7 +45,8 @@ def _is_member(ctx: Context) -> bool:
 
 
 @router.message(text_is(*labels("meeting.menu", "event.documents"), "会議", "会議資料", "資料", "かいぎ", "しりょう",
-                        "会議の資料", "会議の日程", "meetings", "meeting"), _is_member)
+                        "会議の資料", "会議の日程", "会議 資料", "会議の予定", "会議予定", "次の会議", "つぎの会議",
+                        "meetings", "meeting"), _is_member)
 def on_meetings(ctx: Context) -> None:
     """A member's coming meetings, each card with the documents and the attendance buttons."""
     member = ctx.member()
@@ -92,7 +94,7 @@ def _answer(ctx: Context, event: Event, action: str) -> None:
         return
     events.answer_attendance(ctx.session, event=event, member=member, response=response,
                              documents_read=action == "docs")
-    ctx.reply(text(ctx.t(DONE[action], title=event.title)))
+    ctx.reply(with_menu(ctx, ctx.t(DONE[action], title=event.title)))
 
 
 def _tapped(action: str) -> None:

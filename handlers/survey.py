@@ -15,6 +15,7 @@ from bot.messages import text
 from bot.postback import InvalidPostback
 from bot.texts import labels
 from db.models import Member, Survey
+from handlers.common import with_menu
 from handlers.router import Context, Router, in_state, text_is
 from surveys import answering, messages
 from surveys import service as surveys
@@ -38,14 +39,14 @@ def _render(ctx: Context, scene: Answering, step: Step) -> None:
         ctx.reply(*messages.question(scene.survey, scene.template, scene.response, step.question, note))
     elif step.show == "ticked":
         assert step.question is not None
-        ctx.reply(messages.ticked(scene.survey, scene.template, scene.response, step.question))
+        ctx.reply(messages.ticked(scene.survey, scene.template, scene.response, step.question, note))
     elif step.show == "summary":
         ctx.reply(*([text(note)] if note else []), messages.summary(scene.survey, scene.template, scene.response))
     elif step.show == "edit_menu":
         ctx.reply(messages.edit_menu(scene.survey, scene.template, scene.response))
     elif step.show == "thanks":
         ctx.clear_state()
-        ctx.reply(text(ctx.t("survey.thanks")))
+        ctx.reply(with_menu(ctx, ctx.t("survey.thanks")))
     elif step.show == "paused":
         ctx.clear_state()
         ctx.reply(text(ctx.t("survey.paused")))
@@ -114,7 +115,9 @@ def on_survey_word(ctx: Context) -> None:
         return
     available = surveys.open_for_member(ctx.session, member)
     if not available:
-        ctx.reply(text(ctx.t("survey.none_open")))
+        sent = surveys.sent_while_open(ctx.session, member)  # answered already: say so, not "none open"
+        ctx.reply(with_menu(ctx, ctx.t("survey.already_sent", title=sent[0].title) if sent
+                            else ctx.t("survey.none_open")))
         return
     if len(available) == 1:
         if (scene := _open(ctx, member, available[0][0])) is not None:

@@ -157,11 +157,12 @@ class Answering:
     def toggle(self, question: Question, choice: str) -> Step:
         """Tick or untick a choice; an exclusive one (「特にない」) unticks the others, and another unticks it."""
         ticked = set(self.response.pending) ^ {choice}
+        alone = choice in ticked and choice in question.exclusive and len(ticked) > 1
         if choice in ticked:
             ticked = {choice} if choice in question.exclusive else ticked - set(question.exclusive)
         self.response.pending = [c for c in question.choices if c in ticked]
         self.response.updated_at = clock.now()
-        return Step("ticked", question)
+        return Step("ticked", question, "survey.multi_alone" if alone else None, {"choice": choice})
 
     def finish_multiple(self, question: Question) -> Step:
         if question.kind != "multiple":

@@ -3,9 +3,10 @@
 A template has questions of three kinds: ``single`` (one choice, e.g. a 4-point scale), ``multiple`` (several
 choices) and ``text`` (typed). A question may be optional (``required: false``), carry ``help`` text, be shown only
 ``show_if`` an earlier single/multiple answer is among some choices, carry a ``short`` label for the summary and
-the results, mark choices of a multiple question ``exclusive`` (「特にない」 stands alone), and carry an outcome
-``indicator`` (which answers count as positive, the baseline and the targets per year). Errors name the file, line
-and field.
+the results, mark choices of a multiple question ``exclusive`` (「特にない」 stands alone), carry an outcome
+``indicator`` (which answers count as positive, the baseline and the targets per year), and be marked ``pulse``:
+the questions asked again, as a short anonymous pulse, after every meeting (pulse_template). Errors name the file,
+line and field.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Question:
     indicator: Indicator | None = None
     short: str | None = None  # a few words for the summary and the results (「意見交換」), where text is long
     exclusive: tuple[str, ...] = ()  # choices of a multiple question that stand alone (「特にない」)
+    pulse: bool = False  # asked again after every meeting, in the short pulse survey (surveys.pulse)
 
     @property
     def label(self) -> str:
@@ -80,7 +82,11 @@ class Template:
         return next(i for i, q in enumerate(self.questions) if q.id == question_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for question in data["questions"]:  # only where set: a template without pulse questions keeps its checksum
+            if not question["pulse"]:
+                del question["pulse"]
+        return data
 
     def checksum(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True).encode()).hexdigest()
@@ -98,10 +104,24 @@ def from_dict(data: dict[str, Any]) -> Template:
             show_if=ShowIf(show_if["question"], tuple(show_if["any_of"])) if show_if else None,
             indicator=Indicator(indicator["name"], tuple(indicator["positive"]), indicator["baseline_year"],
                                 indicator["baseline_percent"], dict(indicator["targets"])) if indicator else None,
-            short=q.get("short"), exclusive=tuple(q.get("exclusive") or ()),
+            short=q.get("short"), exclusive=tuple(q.get("exclusive") or ()), pulse=bool(q.get("pulse", False)),
         ))
     return Template(id=data["id"], title=data["title"], description=data.get("description", ""),
                     questions=tuple(questions))
+
+
+PULSE_SUFFIX = "-pulse"
+PULSE_TITLE = "会議のふりかえり"
+PULSE_DESCRIPTION = "会議のあとの短いアンケートです。"
+
+
+def pulse_template(template: Template) -> Template | None:
+    """The template's pulse: only its questions marked ``pulse`` (None when it has none), stored as a template
+    version of its own (key: the template's id + "-pulse"), so a pulse is answered like any survey."""
+    questions = tuple(q for q in template.questions if q.pulse)
+    if not questions:
+        return None
+    return Template(template.id + PULSE_SUFFIX, PULSE_TITLE, PULSE_DESCRIPTION, questions)
 
 
 # ---------------------------------------------------------------------------------------------- loading YAML
@@ -197,7 +217,7 @@ def _question(node: _Node, index: int, earlier: list[Question]) -> Question:
     where = f"questions[{index}]"
     fields = node.mapping(where)
     _allowed(node, fields, {"id", "kind", "text", "short", "choices", "exclusive", "required", "help", "show_if",
-                            "indicator"}, where)
+                            "indicator", "pulse"}, where)
     qid = _required(node, fields, "id", where).text(f"{where}.id", 40)
     if any(q.id == qid for q in earlier):
         raise fields["id"].fail(f"{where}.id", f"'{qid}' is used by an earlier question")
@@ -229,7 +249,13 @@ def _question(node: _Node, index: int, earlier: list[Question]) -> Question:
         for value in exclusive:
             if value not in choices:
                 raise fields["exclusive"].fail(f"{where}.exclusive", f"'{value}' is not a choice of this question")
-    return Question(qid, kind, text, choices, required, help_text, show_if, indicator, short, exclusive)
+    pulse = fields["pulse"].boolean(f"{where}.pulse") if "pulse" in fields else False
+    if pulse and show_if is not None:
+        target = next(q for q in earlier if q.id == show_if.question)
+        if not target.pulse:
+            raise fields["pulse"].fail(f"{where}.pulse", f"is shown only after '{target.id}', which is not in the "
+                                                         "pulse (mark it pulse: true too)")
+    return Question(qid, kind, text, choices, required, help_text, show_if, indicator, short, exclusive, pulse)
 
 
 def _show_if(node: _Node, where: str, earlier: list[Question]) -> ShowIf:

@@ -95,21 +95,26 @@ def _ticks(survey: Survey, response: SurveyResponse, q: Question) -> list[dict[s
     items = []
     for i, choice in enumerate(q.choices):
         label = ("✓" if choice in ticked else "") + choice
-        items.append(quick_reply(postback_action(label, "survey.toggle", display_text=label,
+        shown = t("survey.untick", choice=choice) if choice in ticked else choice  # what the chat shows as sent
+        items.append(quick_reply(postback_action(label, "survey.toggle", display_text=shown,
                                                  c=i, **_params(survey, q))))
     done = t("survey.btn.done")
-    items.append(quick_reply(postback_action(done, "survey.done", display_text=done, **_params(survey, q))))
-    return items
+    done_item = quick_reply(postback_action(done, "survey.done", display_text=done, **_params(survey, q)))
+    # once something is ticked, 決定 comes first: on a phone the row of buttons is wider than the screen
+    return [done_item, *items] if ticked else [*items, done_item]
 
 
-def ticked(survey: Survey, template: Template, response: SurveyResponse, q: Question) -> Message:
+def ticked(survey: Survey, template: Template, response: SurveyResponse, q: Question,
+           note: str | None = None) -> Message:
     """After a tap on a multiple question: one short line of what is ticked, and the same buttons (the question
-    stays where it is in the chat, above)."""
+    stays where it is in the chat, above). note: why others were unticked (an exclusive choice)."""
     n, _ = engine.position(template, response.answers, q.id)
     selected = "、".join(response.pending)
-    body = t("survey.multi_selected", selected=selected) if selected else t("survey.multi_none")
-    return text(body + "\n" + t("survey.multi_next"),
-                [*_ticks(survey, response, q), *_controls(survey, q, first=n == 1)])
+    if not selected:
+        body = t("survey.multi_none")
+    else:
+        body = t("survey.multi_selected", selected=selected) + "\n" + (note or t("survey.multi_next"))
+    return text(body, [*_ticks(survey, response, q), *_controls(survey, q, first=n == 1)])
 
 
 def summary(survey: Survey, template: Template, response: SurveyResponse) -> Message:

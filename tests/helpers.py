@@ -97,7 +97,8 @@ class Bot:
         with self.sessions() as session:
             events = session.scalar(select(func.count()).select_from(InboxEvent).where(
                 InboxEvent.status.in_(("pending", "processing"))))
-            deliveries = session.scalars(select(Delivery).where(Delivery.status.in_(("pending", "sending", "waiting")))).all()
+            deliveries = session.scalars(select(Delivery).where(
+                Delivery.status.in_(("pending", "sending", "waiting")))).all()
             # a delivery held back for much later (e.g. the monthly limit) does not count as busy
             waiting = [d for d in deliveries if d.next_attempt_at.timestamp() < now + 30]
             return int(events or 0) + len(waiting)
@@ -239,7 +240,16 @@ def api(client: TestClient, method: str, path: str, **kw: Any) -> Any:
     return response.json() if response.headers.get("content-type", "").startswith("application/json") else response
 
 
+def ensure_subcommittee(sessions: Any, name: str) -> None:
+    """The 部会 exists (members are registered into existing 部会 only); made directly, so no audit line."""
+    with transaction(sessions) as session:
+        if session.scalars(select(Subcommittee).where(Subcommittee.name == name)).first() is None:
+            session.add(Subcommittee(name=name))
+
+
 def link_member(bot: Bot, line: FakeLine, name: str, subcommittee: str | None) -> tuple[Phone, int]:
+    if subcommittee:
+        ensure_subcommittee(bot.sessions, subcommittee)
     member = api(bot.client, "POST", "/members", json={"name": name, "subcommittee": subcommittee})
     code = api(bot.client, "POST", f"/members/{member['id']}/link-code")["code"]
     phone = Phone(bot, line, new_user_id())
@@ -357,6 +367,15 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[str]:
+    """A new app of these settings on a loopback port; stopping it closes its database connections."""
+    from main import create_app
+
+    with serve(create_app(settings)) as base:
+        yield base
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from tests.helpers import work
 
 def _survey(sessions: Any, *, anonymous: bool) -> tuple[int, int]:
     with work(sessions, "港 花子") as unit:
+        members.create_subcommittee(unit, "まちづくり部会")
         member = members.create(unit, members.MemberInput(name="港 はるこ", subcommittee="まちづくり部会"))
         survey = surveys.create(unit, surveys.SurveyInput(
             template_id="council-questionnaire", anonymous=anonymous,

@@ -28,10 +28,14 @@ PUBLIC = {
     "/console/login": "the log-in page itself",
     "/events.ics": "the public event calendar residents subscribe to",
     "/events/{event_id}.ics": "one public event for a resident's calendar",
+    "/public/meetings/{event_id}/opinions": "a meeting's published table of opinions (only those marked 公開)",
     "/openapi.json": "the API's own description (development only; no data)",
     "/docs": "Swagger UI (development only; no data)",
     "/docs/oauth2-redirect": "Swagger UI (development only)",
     "/console/static": "the console's stylesheet and script (no data)",
+    "/static-offline-docs": "Swagger UI's own script and stylesheet, served by the app (no data)",
+    "/": "a redirect to the console",
+    "/favicon.ico": "the console's icon",
 }
 SIMULATOR = "/simulator"  # development only: every simulator route answers 404 in production
 
@@ -200,6 +204,8 @@ def test_an_event_form_with_a_typo_in_the_date_keeps_what_was_typed(client, sess
 
 def test_members_are_registered_and_get_a_printable_sheet_of_codes(client, sessions):
     csrf = logged_in(client, sessions)
+    with transaction(sessions) as session:
+        session.add(Subcommittee(name="まちづくり部会"))
     client.post("/console/members", data={"csrf": csrf, "name": "築港 太郎", "subcommittee": "まちづくり部会",
                                           "term_end": "2027-03-31"})
     typo = client.post("/console/members", data={"csrf": csrf, "name": "弁天 四郎", "term_end": "2027-02-30"})

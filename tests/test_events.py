@@ -349,8 +349,10 @@ def test_english_readers_see_english_titles_and_descriptions(bot: Bot, line: Fak
                                                              sessions: Any) -> None:
     event_id = _event_id(sessions, "港区民まつり")
     bot.client.patch(f"/api/v1/events/{event_id}", headers=AUTH, json={"title_en": "Minato Ward Festival"})
+    wanpaku = _event_id(sessions, "わんぱくまつり")
     with transaction(sessions) as session:
         session.get(Event, event_id).description_en = "The ward's big autumn festival in Yahataya Park."
+        session.get(Event, wanpaku).title_en = None  # one without an English title
     user_id = new_user_id()
     line.profiles[user_id] = {"displayName": "Emma", "language": "en"}
     phone = Phone(bot, line, user_id)
@@ -454,7 +456,37 @@ def test_settings_speak_english_and_their_labels_work_typed(bot: Bot, line: Fake
     assert "Festivals" in texts(emma.tap("Festivals", menu))
     assert "You have no event reminders" in texts(emma.say("My reminders"))  # typed, as the button says
     emma.tap("Remind me", emma.say("わんぱくまつり"))
-    assert "わんぱくまつり" in texts(emma.say("my reminders"))
+    reminders = emma.say("my reminders")
+    assert "Wanpaku Kids' Festival" in texts(reminders)
+    assert [a["label"] for a in actions(reminders)] == ["Stop: Wanpaku Kids'"]
+    assert "The reminder is stopped" in texts(emma.say("Stop: wanpaku"))  # the button's words typed
+    assert "You have no event reminders" in texts(emma.say("My reminders"))
     hanako = Phone(bot, line, new_user_id())
     hanako.follow()
     assert "リマインドに登録しているイベントはありません" in texts(hanako.say("リマインド一覧"))
+
+
+def test_english_readers_get_english_cards_notices_and_reminders(bot: Bot, line: FakeLine, ward: Any,
+                                                                 sessions: Any) -> None:
+    user_id = new_user_id()
+    line.profiles[user_id] = {"displayName": "Emma", "language": "en"}
+    emma = Phone(bot, line, user_id)
+    emma.follow()
+    cards = emma.say("festival")
+    shown_text = texts(cards)
+    assert "Minato Ward Festival" in shown_text and "Sat 17 Oct, 10:00–16:00" in shown_text
+    assert "Festivals" in shown_text and "港区民まつり" not in shown_text and "10月" not in shown_text
+    assert "八幡屋公園一帯" in shown_text  # venue names as given
+    emma.tap("Remind me", [c for c in cards if "Minato Ward Festival" in texts([c])] or cards)
+    festival = next(e for e in bot.client.get("/api/v1/events", headers=AUTH).json() if e["title"] == "港区民まつり")
+    bot.client.patch(f"/api/v1/events/{festival['id']}", headers=AUTH, json={"status": "cancelled"})
+    bot.wait_idle()
+    notice = texts(emma.new())
+    assert "[Cancelled] Minato Ward Festival (Sat 17 Oct" in notice and "中止" not in notice
+
+
+def test_map_typed_for_an_event_without_a_place_says_so(bot: Bot, line: FakeLine, ward: Any) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.say("オープンファクトリー")
+    where = phone.say("地図")
+    assert "地図の場所が登録されていません" in texts(where) and "港区内の工場" in texts(where)

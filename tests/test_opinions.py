@@ -116,3 +116,26 @@ def test_a_too_long_opinion_is_kept_and_sent_in_parts(bot: Bot, line: FakeLine) 
     sent = sorted(bot.client.get("/api/v1/opinions", headers=AUTH).json(), key=lambda o: o["id"])
     assert [o["text"][:5] for o in sent] == ["（1/2）", "（2/2）"]
     assert "".join(o["text"][5:] for o in sent).replace("\n", "") == long_text.replace("\n", "")
+
+
+def test_a_kept_opinion_is_never_replaced_by_what_is_typed_next(bot: Bot, line: FakeLine) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.tap("送る", phone.say("公園のベンチをふやしてください"))
+    again = phone.say("いべんと")  # not a category: the kept opinion stays and is shown
+    assert "入力中のご意見:「公園のベンチをふやしてください」" in texts(again)
+    assert "このアカウントでできること" in texts(phone.say("ヘルプ"))  # the menu's words still answer
+    ask_name = phone.tap("まちのこと", phone.all()[-5:])
+    assert "送る内容:「公園のベンチをふやしてください」" in texts(ask_name)
+    phone.say("名前なしで送る")
+    (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()
+    assert opinion["text"] == "公園のベンチをふやしてください"
+
+
+def test_asking_to_send_an_opinion_starts_one_and_cancel_is_understood_in_any_case(bot: Bot, line: FakeLine
+                                                                                    ) -> None:
+    phone = Phone(bot, line, new_user_id())
+    assert "どの分野のご意見ですか" in texts(phone.say("ご意見を送りたいです"))
+    assert "受け取りました" not in texts(phone.all()[-1:])  # the wish to send is not taken as the opinion
+    phone.tap("そのほか")
+    assert "やめました" in texts(phone.say("cancel"))  # lower case, typed mid-opinion
+    assert bot.client.get("/api/v1/opinions", headers=AUTH).json() == []

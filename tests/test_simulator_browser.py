@@ -27,7 +27,7 @@ def test_chat_as_a_resident_in_the_simulator(database_url: str, sessions: Any) -
     with simulator(database_url, sessions, "山田 花子") as page:
         page.fill("#text", "こんにちは")
         page.click("form#composer button")
-        page.wait_for_selector("text=すみません、わかりませんでした", timeout=10_000)
+        page.wait_for_selector("text=区政会議と イベントのボットです", timeout=10_000)  # a greeting, with the menu
         page.click("#quick button:has-text('ヘルプ')")
         page.wait_for_selector("text=このアカウントでできること", timeout=10_000)
         bubbles = page.locator(".row.user .bubble").all_inner_texts()
@@ -170,3 +170,80 @@ def test_after_a_reload_a_tapped_button_shows_what_it_said(database_url: str, se
         assert bubbles == taps
         page.set_viewport_size(PHONES[0])
         screenshot(page, "simulator-phone-reloaded")
+
+
+def meeting_cards(page: Any, title: str) -> Any:
+    """Every card in the chat for the meeting of this title, oldest first."""
+    return page.locator(".row.bot .card", has=page.locator(".title", has_text=title))
+
+
+def test_a_member_answers_attendance_on_the_meeting_cards_and_changes_it(database_url: str, sessions: Any) -> None:
+    """Issue #16: 会議・資料 shows the member's coming meetings as cards whose 出席 / 欠席 buttons stay on the
+    message (quick replies would be gone after the first tap), so an answer can be changed on the same card; a
+    typed 出席します asks which meeting when there are several."""
+    from playwright.sync_api import expect
+
+    with simulator(database_url, sessions, "港 はるこ（委員）") as page:
+        page.set_viewport_size(PHONES[0])
+        page.fill("#text", "会議・資料")
+        page.click("form#composer button")
+        page.wait_for_selector("text=これからの会議です", timeout=10_000)
+        # the demo places its meetings in the coming weeks: the member's 部会, then the 全体会議
+        subcommittee, plenary = meeting_cards(page, "まちづくり部会"), meeting_cards(page, "区政会議 全体会議")
+        expect(subcommittee).to_have_count(1, timeout=10_000)
+        expect(plenary).to_have_count(1)
+        card = subcommittee.first
+        expect(card).to_contain_text("港区役所 5階 会議室")
+        expect(card).to_contain_text("出欠: まだ 伝えていません")
+        attend, absent = (card.get_by_role("button", name=name, exact=True) for name in ("出席", "欠席"))
+        expect(attend).to_be_visible()
+        expect(absent).to_be_visible()
+        expect(card.get_by_role("button", name="資料を確認しました", exact=True)).to_be_visible()  # it has documents
+        # on the card, not as quick replies under the chat
+        expect(page.locator("#quick button", has_text="出席")).to_have_count(0)
+        expect(page.locator("#quick button", has_text="欠席")).to_have_count(0)
+        for selector in ("#text", "form#composer button"):
+            assert inside_viewport(page, selector), selector
+        assert (attend.bounding_box() or {}).get("height", 0) >= 32, "a button too small to tap on a phone"
+        screenshot(page, "simulator-phone-meetings")
+
+        attend.click()
+        page.wait_for_selector("text=「まちづくり部会」出席で受け付けました", timeout=10_000)
+        # the same card, from the same message, still has its buttons: the answer can be changed there
+        expect(subcommittee).to_have_count(1)
+        expect(absent).to_be_visible()
+        absent.click()
+        page.wait_for_selector("text=「まちづくり部会」欠席で受け付けました", timeout=10_000)
+        assert page.locator(".row.user .bubble").all_inner_texts() == ["会議・資料", "出席: まちづくり部会",
+                                                                       "欠席: まちづくり部会"]
+        screenshot(page, "simulator-phone-meetings-changed")
+
+        page.fill("#text", "会議・資料")
+        page.click("form#composer button")
+        expect(subcommittee).to_have_count(2, timeout=10_000)
+        fresh = subcommittee.last
+        expect(fresh).to_contain_text("出欠: 欠席で受け付けています")
+        expect(fresh.get_by_role("button", name="✓欠席", exact=True)).to_be_visible()
+        expect(fresh.get_by_role("button", name="出席", exact=True)).to_be_visible()  # not ticked
+        expect(plenary.last).to_contain_text("出欠: まだ 伝えていません")
+        screenshot(page, "simulator-phone-meetings-again")
+
+        # typed: the demo's member has two coming meetings, so the bot asks which one, the meetings as buttons
+        page.fill("#text", "出席します")
+        page.click("form#composer button")
+        page.wait_for_selector(".row.bot .bubble:has-text('どの会議ですか？')", timeout=10_000)
+        choices = page.locator("#quick button")
+        expect(choices).to_have_count(2)
+        labels = choices.all_inner_texts()
+        assert "まちづくり部会" in labels[0] and "区政会議 全体会議" in labels[1], labels  # soonest first
+        screenshot(page, "simulator-phone-meetings-which")
+        page.click("#quick button:has-text('全体会議')")
+        page.wait_for_selector("text=「区政会議 全体会議」出席で受け付けました", timeout=10_000)
+        assert page.locator(".row.user .bubble").last.inner_text() == "出席: 区政会議 全体会議"
+        page.fill("#text", "会議・資料")
+        page.click("form#composer button")
+        expect(plenary).to_have_count(3, timeout=10_000)
+        expect(plenary.last).to_contain_text("出欠: 出席で受け付けています")
+        expect(plenary.last.get_by_role("button", name="✓出席", exact=True)).to_be_visible()
+        expect(subcommittee.last).to_contain_text("出欠: 欠席で受け付けています")  # the other answer kept
+        screenshot(page, "simulator-phone-meetings-typed")

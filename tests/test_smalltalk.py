@@ -11,7 +11,8 @@ from tests.fakeline.server import FakeLine
 from tests.helpers import AUTH, Bot, Phone, actions, new_user_id, texts
 
 
-@pytest.mark.parametrize("said", ["こんにちは", "こんにちわ〜", "おはようございます！", "はじめまして。", "Hello", "hi!"])
+@pytest.mark.parametrize("said", ["こんにちは", "こんにちわ〜", "おはようございます！", "はじめまして。", "Hello",
+                                  "hi!"])
 def test_greetings_get_a_friendly_answer_with_the_menu(bot: Bot, line: FakeLine, said: str) -> None:
     answer = Phone(bot, line, new_user_id()).say(said)
     assert ("こんにちは。港区の区政会議" in texts(answer) or "Hello. This is the bot" in texts(answer))

@@ -26,6 +26,7 @@ from tests.helpers import (
     Phone,
     actions,
     api,
+    ensure_subcommittee,
     handling_statements,
     link_member,
     logged_in,
@@ -81,6 +82,7 @@ def answer_all(phone: Phone, exchange: str = "そう思う", feedback: str = "�
 
 
 def test_members_link_with_a_one_time_code(bot: Bot, line: FakeLine, sessions: Any) -> None:
+    ensure_subcommittee(sessions, "まちづくり部会")
     member = api(bot.client, "POST", "/members", json={"name": "港 一郎", "subcommittee": "まちづくり部会",
                                                        "term_end": "2027-03-31"})
     issued = api(bot.client, "POST", f"/members/{member['id']}/link-code")
@@ -164,8 +166,10 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     assert "✓部会ごとの配席" in [a["label"] for a in actions(ticked)]
     assert "えらんだもの: 部会ごとの配席" in texts(ticked)
     assert "よかったと思う取り組み" not in texts(ticked)  # a tap does not post the whole question again
+    assert next(a["label"] for a in actions(ticked)) == "決定"  # first, once something is ticked
     ticked = phone.tap("特にない", ticked)
     assert "えらんだもの: 特にない\n" in texts(ticked) and "✓部会ごとの配席" not in str(actions(ticked))
+    assert "ほかの選択を はずしました" in texts(ticked)
     ticked = phone.tap("資料の事前送付（1週間前）", ticked)
     ticked = phone.tap("部会ごとの配席", ticked)
     assert "えらんだもの: 資料の事前送付（1週間前）、部会ごとの配席\n" in texts(ticked)
@@ -195,6 +199,7 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     assert by_id["good_changes"]["choices"][2] == {"label": "部会ごとの配席", "count": 1, "percent": 100.0}
     # answers are final: the summary's buttons no longer change anything
     assert "送信済み" in texts(phone.tap("送信", summary))
+    assert "回答を送信済みです" in texts(phone.say("アンケート"))  # not "no survey open"
     with sessions() as session:
         assert session.scalars(select(SurveyResponse)).one().status == "submitted"
 
@@ -325,13 +330,13 @@ def test_results_indicators_against_targets_and_exports(bot: Bot, line: FakeLine
     raw = api(bot.client, "GET", f"/surveys/{survey_id}/results.csv").content
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["番号", "氏名", "部会", "送信日時"] and rows[0][4].startswith("区政会議で")
+    assert rows[0][:4] == ["番号", "氏名", "部会", "送信日時"] and rows[0][4] == "意見交換は十分か"
     assert len(rows) == 5 and {r[1] for r in rows[1:]} == {"委員0", "委員1", "委員2", "委員3"}
     assert "時間が短い" in [c for r in rows for c in r]
     summary = api(bot.client, "GET", f"/surveys/{survey_id}/summary.csv").content.decode("utf-8-sig")
     assert "回答率,,回答数 / 対象者,4 / 5,80.0" in summary and "判定,未達成" in summary
     svg = api(bot.client, "GET", f"/surveys/{survey_id}/charts/indicators.svg")
-    assert svg.headers["content-type"].startswith("image/svg+xml") and "目標 H30 73%" in svg.text
+    assert svg.headers["content-type"].startswith("image/svg+xml") and "目標（H30） 73%" in svg.text
     assert "50%" in svg.text and "<svg" in svg.text
     assert "部会ごとの配席" in api(bot.client, "GET", f"/surveys/{survey_id}/charts/good_changes.svg").text
 
@@ -549,7 +554,7 @@ def test_anonymous_exports_follow_the_pages_small_group_rule_and_not_the_order_s
     survey_id = open_survey(bot, anonymous=True)
     logged_in(bot.client, sessions, role="viewer")
     template = next(t for t in api(bot.client, "GET", "/survey-templates") if t["id"] == "council-questionnaire")
-    text_of = {q["id"]: q["text"] for q in template["questions"]}
+    text_of = {q["id"]: q["short"] for q in template["questions"]}  # the columns carry the short labels
     suppressed = "回答が3件未満のため表示しません"
     sent = [("そう思わない", "一番目の人だけが書いた理由", "一番目の意見"),  # in the order sent
             ("そう思う", None, "二番目の意見"),

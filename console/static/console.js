@@ -14,6 +14,23 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.querySelectorAll("[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));
 
+  // A form is sent once: a second click (or a double click) while the page is on its way does nothing. (The
+  // server refuses a second send too; this only spares the clerk the refusal.) Listeners above run first, so a
+  // form whose confirmation was declined is not counted as sent.
+  document.querySelectorAll("form[method=post]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) return;
+      if (form.dataset.sending) { event.preventDefault(); return; }
+      form.dataset.sending = "1";
+      form.classList.add("sending");
+    });
+  });
+  // Back to a page from the browser's cache: its forms may be sent again.
+  window.addEventListener("pageshow", () => document.querySelectorAll("form[data-sending]").forEach((form) => {
+    delete form.dataset.sending;
+    form.classList.remove("sending");
+  }));
+
   // In the compose form, show only the fields of the chosen message type.
   document.querySelectorAll("[data-slot]").forEach((slot) => {
     const select = slot.querySelector("[data-kind]");
@@ -24,16 +41,25 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   });
 
-  // A running broadcast: refresh the progress every second until it is done.
+  // A broadcast booked or running: refresh its state (the heading's too) until it is done. A booked one is
+  // looked at every few seconds, and its page is opened anew once it starts.
   const box = document.getElementById("progress");
   if (box && ["scheduled", "sending"].includes(box.dataset.status)) {
+    const booked = box.dataset.status === "scheduled";
     const timer = setInterval(async () => {
       const response = await fetch(box.dataset.url, { credentials: "same-origin" });
       if (!response.ok) return;
       const data = await response.json();
-      box.querySelector("progress").value = data.percent;
-      box.querySelectorAll("[data-field]").forEach((el) => { el.textContent = data[el.dataset.field]; });
+      if (booked) {
+        if (data.status !== "scheduled") { clearInterval(timer); window.location.assign(box.dataset.page); }
+        return;
+      }
+      const bar = box.querySelector("progress");
+      if (bar) bar.value = data.percent;
+      document.querySelectorAll("[data-field]").forEach((el) => {
+        if (el.dataset.field in data) el.textContent = data[el.dataset.field];
+      });
       if (data.status === "done" || data.status === "cancelled") clearInterval(timer);
-    }, 1000);
+    }, booked ? 5000 : 1000);
   }
 });
