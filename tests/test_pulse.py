@@ -431,7 +431,6 @@ def test_trend_chart_labels_stand_apart_whatever_the_values(points: list[float |
         "yearly": {"percent": 60.0, "label": "60%"},
         "points": [{"percent": p, "label": "3件未満" if p is None else f"{p:g}%"} for p in points]}]}
     svg = results.trend_chart(trend, 0)
-    print("\n".join(apart(svg)))
     assert apart(svg) == [] and "十分に意見交換" in svg
     assert "十分に意見交換" not in results.trend_chart(trend, 0, titled=False).split("</title>", 1)[1]
     assert ("3件" in svg) == (None in points)
