@@ -195,6 +195,15 @@ class Answering:
         r = self.response
         if not r.reviewing or engine.next_unanswered(self.template, engine.prune(self.template, r.answers)):
             return self.ask()
+        # The row locked and its status read again, before anything of this event is written: paper answers
+        # entered by staff meanwhile (surveys.service.record_paper locks the same row) count, these do not count
+        # twice, and nothing of this member's draft is written beside them.
+        with self.session.no_autoflush:
+            status = self.session.scalar(select(SurveyResponse.status).where(SurveyResponse.id == r.id)
+                                         .with_for_update())
+        if status == "submitted":
+            self.session.expire(r)
+            return Step("thanks")
         now = now or clock.now()
         answers = engine.prune(self.template, r.answers)
         if self.survey.anonymous:
