@@ -132,41 +132,28 @@ def _sub(session: Session, subcommittee_id: int) -> Subcommittee:
     return get_or_404(session, Subcommittee, subcommittee_id, "部会")
 
 
-@router.post("/subcommittees/{subcommittee_id}/rename", response_class=HTMLResponse, include_in_schema=False)
-def rename_subcommittee(request: Request, staff: Editor, form: Posted, subcommittee_id: Id) -> Response:
+# What each button of the 部会 list does: (command, the notice shown after it)
+SUBCOMMITTEE_ACTIONS: dict[str, tuple[Any, str]] = {
+    "rename": (lambda work, sub, form: service.rename_subcommittee(work, sub, str(form.get("name", ""))), "renamed"),
+    "merge": (lambda work, sub, form: service.merge_subcommittees(work, sub, str(form.get("into", ""))), "merged"),
+    "retire": (lambda work, sub, form: service.retire_subcommittee(work, sub), "sub_retired"),
+    "restore": (lambda work, sub, form: service.restore_subcommittee(work, sub), "restored"),
+}
+
+
+@router.post("/subcommittees/{subcommittee_id}/{action}", response_class=HTMLResponse, include_in_schema=False)
+def change_subcommittee(request: Request, staff: Editor, form: Posted, subcommittee_id: Id, action: str
+                        ) -> Response:
+    """Rename, merge, retire or restore a 部会; a refusal is shown on the list, next to what was typed."""
+    if action not in SUBCOMMITTEE_ACTIONS:
+        raise HTTPException(404)
+    command, notice = SUBCOMMITTEE_ACTIONS[action]
     try:
         with runtime_of(request).work(staff.name) as work:
-            service.rename_subcommittee(work, _sub(work.session, subcommittee_id), str(form.get("name", "")))
+            command(work, _sub(work.session, subcommittee_id), form)
     except InputError as exc:
         return _subcommittees_page(request, staff, 422, error=exc.japanese())
-    return redirect("/console/members/subcommittees", "renamed")
-
-
-@router.post("/subcommittees/{subcommittee_id}/merge", response_class=HTMLResponse, include_in_schema=False)
-def merge_subcommittee(request: Request, staff: Editor, form: Posted, subcommittee_id: Id) -> Response:
-    try:
-        with runtime_of(request).work(staff.name) as work:
-            service.merge_subcommittees(work, _sub(work.session, subcommittee_id), str(form.get("into", "")))
-    except InputError as exc:
-        return _subcommittees_page(request, staff, 422, error=exc.japanese())
-    return redirect("/console/members/subcommittees", "merged")
-
-
-@router.post("/subcommittees/{subcommittee_id}/retire", response_class=HTMLResponse, include_in_schema=False)
-def retire_subcommittee(request: Request, staff: Editor, form: Posted, subcommittee_id: Id) -> Response:
-    try:
-        with runtime_of(request).work(staff.name) as work:
-            service.retire_subcommittee(work, _sub(work.session, subcommittee_id))
-    except InputError as exc:
-        return _subcommittees_page(request, staff, 422, error=exc.japanese())
-    return redirect("/console/members/subcommittees", "sub_retired")
-
-
-@router.post("/subcommittees/{subcommittee_id}/restore", include_in_schema=False)
-def restore_subcommittee(request: Request, staff: Editor, form: Posted, subcommittee_id: Id) -> Response:
-    with runtime_of(request).work(staff.name) as work:
-        service.restore_subcommittee(work, _sub(work.session, subcommittee_id))
-    return redirect("/console/members/subcommittees", "restored")
+    return redirect("/console/members/subcommittees", notice)
 
 
 # --------------------------------------------------------------------------- importing a sheet
