@@ -100,8 +100,8 @@ def _question_result(question: Question, rows: list[tuple[str | None, dict[str, 
     answered = [(group, a[question.id]) for group, a in rows if a.get(question.id) not in (None, "", [])]
     result: dict[str, Any] = {"id": question.id, "text": question.text, "short": question.label,
                               "kind": question.kind, "answered": len(answered)}
-    if suppress_all:
-        result["suppressed"] = SUPPRESSED
+    if suppress_all:  # not even how many answered: a follow-up's count would tell what the few answered before
+        result["suppressed"], result["answered"] = SUPPRESSED, None
         return result
     if question.kind == "text":
         result["texts"] = [v for _g, v in answered]

@@ -580,6 +580,9 @@ def test_anonymous_exports_follow_the_pages_small_group_rule_and_not_the_order_s
                       bot.client.get(f"/console/surveys/{survey_id}").text]
         assert not [t for t in texts_so_far for page in everything if t in page]
         assert suppressed in everything[-1]  # the page says the same
+        # nor how many answered each question: the follow-up's count would tell that the first answer was negative
+        by_question = {q["id"]: q for q in api(bot.client, "GET", f"/surveys/{survey_id}/results")["questions"]}
+        assert by_question["exchange_reason"]["answered"] is None and "回答 1件" not in everything[-1]
 
     answer_all(council[2], exchange=sent[2][0], comment=sent[2][2])
     raw, rows = exports()
