@@ -314,7 +314,15 @@ class Event(Base):
     subcommittee_id: Mapped[int | None] = mapped_column(ForeignKey("subcommittees.id"))
     tags: Mapped[list[Any]] = mapped_column(default=list)
     keywords: Mapped[list[Any]] = mapped_column(default=list)  # readings and other names: くみんまつり ...
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled|cancelled|rain_cancelled|changed
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # events.schema.Status
+    # the day's word from staff (雨のため中止します...), when it was set, and whether its notice may wake people
+    status_message: Mapped[str | None] = mapped_column(Text)
+    status_at: Mapped[dt.datetime | None]
+    status_urgent: Mapped[bool] = mapped_column(default=True)
+    # answers to residents' usual questions (events.answers.TOPICS: rain, parking, access...), free Q&A pairs
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    faq: Mapped[list[Any]] = mapped_column(default=list)  # [{"q", "a"}]
+    free: Mapped[bool | None]  # 無料 (True), 有料 (False), not said (None)
     documents: Mapped[list[Any]] = mapped_column(default=list)  # 事前資料: [{"title", "url"}]
     reminder_hours: Mapped[list[Any] | None] = mapped_column(default=None)  # None: the kind's defaults
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
