@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     office_hours: str = "平日 9:00〜17:30"
     # The bot's add-friend URL (https://line.me/R/ti/p/@xxxx): the link-code sheet prints it and its QR code.
     line_add_friend_url: str = ""
+    # The map under the event form's place fields: an https:// tile URL with {z}/{x}/{y} (the console's CSP allows
+    # https images only); empty: no map (the place search and the number fields stay).
+    map_tile_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                              pattern=r"^$|^https://[^\s\"'<>]*\{z\}[^\s\"'<>]*\{x\}[^\s\"'<>]*\{y\}[^\s\"'<>]*$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Asia/Tokyo"
 

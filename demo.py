@@ -66,6 +66,26 @@ EVENT_TITLES_EN = {"みなとピクニック": "Minato Picnic", "ふれあい音
                    "わんぱくまつり": "Wanpaku Kids' Festival", "ものづくりフェスタ": "Monozukuri Craft Festa",
                    "港区民まつり": "Minato Ward Festival", "オープンファクトリー": "Open Factory"}
 
+# Answers to residents' usual questions, for the demo (a ward office writes its own in the console)
+_PARK = {"rain": "小雨なら開催します。荒天のときは中止し、当日の朝7時までに このLINEと区のホームページで"
+                 "お知らせします。",
+         "parking": "駐車場はありません。電車・バス・自転車でお越しください（駐輪場は公園の北側）。",
+         "access": "大阪メトロ中央線「朝潮橋」駅から歩いて約5分です。",
+         "facilities": "公園のトイレと仮設トイレがあります。模擬店（屋台）が出ます。"}
+DEMO_ANSWERS: dict[str, dict[str, Any]] = {
+    "わんぱくまつり": {"answers": {**_PARK, "belongings": "帽子、飲み物、タオル。汚れてもよい服でお越しください。"},
+                  "free": True,
+                  "faq": [{"q": "ペットを連れて行ってもいいですか",
+                           "a": "リードをつければ公園には入れますが、遊びのコーナーには入れません。"},
+                          {"q": "ベビーカーで行けますか", "a": "はい。会場は平らな芝生広場です。"}]},
+    "港区民まつり": {"answers": _PARK, "free": True,
+                "faq": [{"q": "ボランティアはできますか", "a": "まつりの1か月前まで、区役所で募集しています。"}]},
+    "みなとピクニック": {"answers": {"rain": "雨のときは中止します。当日の朝8時までにこのLINEでお知らせします。"},
+                  "free": True},
+    "ふれあい音楽会": {"answers": {"access": "大阪メトロ中央線「弁天町」駅からすぐです。"}, "free": True},
+    "ものづくりフェスタ": {"free": False, "answers": {"fee": "一部の体験は材料費がかかります（100円〜）。"}},
+}
+
 
 def _user(session: Session, key: str, name: str, language: str) -> tuple[User, bool]:
     line_id = sim_user_id(key)
@@ -134,6 +154,9 @@ def _events(work: Work) -> int:
             if existing.ends_at < clock.now():  # an old demo: bring it forward so the demo has upcoming events
                 existing.starts_at, existing.ends_at = starts.astimezone(dt.UTC), ends.astimezone(dt.UTC)
                 events.schedule_reminders(session, event=existing)
+            if not existing.answers and title in DEMO_ANSWERS:  # a demo made before events had answers
+                for key, value in DEMO_ANSWERS[title].items():
+                    setattr(existing, key, value)
             continue
         documents = ([{"title": "資料１ 中間振り返り", "url": WARD_SITE}, {"title": "特にご意見をいただきたい項目",
                                                                           "url": WARD_SITE}]
@@ -146,6 +169,7 @@ def _events(work: Work) -> int:
             title_en=EVENT_TITLES_EN.get(title),
             description_en=(f"{EVENT_TITLES_EN[title]}. See the Minato ward website for details."
                             if title in EVENT_TITLES_EN else None),
+            **DEMO_ANSWERS.get(title, {}),
         ))
         added += 1
     return added

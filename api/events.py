@@ -13,7 +13,7 @@ from api.deps import API_ACTOR, Id, RuntimeDep, invalid, not_found
 from bot.inputs import InputError
 from db.models import Event, Reminder
 from events import service
-from events.schema import EventChange, EventInput
+from events.schema import DayStatusInput, EventChange, EventInput
 from members import service as members
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -30,7 +30,9 @@ def _out(event: Event, session: Session) -> dict[str, Any]:
         "visibility": event.visibility, "subcommittee_id": event.subcommittee_id,
         "subcommittee": members.subcommittee_name(session, event.subcommittee_id), "tags": event.tags,
         "keywords": event.keywords, "status": event.status, "documents": event.documents,
-        "reminder_hours": event.reminder_hours,
+        "reminder_hours": event.reminder_hours, "status_message": event.status_message,
+        "status_at": event.status_at, "status_urgent": event.status_urgent, "answers": event.answers,
+        "free": event.free, "faq": event.faq,
         "reminders": [{"label": r.label, "due_at": r.due_at, "status": r.status} for r in reminders],
     }
 
@@ -76,6 +78,24 @@ def change_event(event_id: Id, body: EventChange, runtime: RuntimeDep) -> dict[s
             event = _get(work.session, event_id)
             notified = service.update(work, event, body.model_dump(exclude_unset=True))
             return {**_out(event, work.session), "notified": notified}
+    except InputError as exc:
+        raise invalid(exc) from None
+
+
+@router.post("/{event_id}/day-status")
+def set_day_status(event_id: Id, body: DayStatusInput, runtime: RuntimeDep) -> dict[str, Any]:
+    """On the day: 開催 (held) / 中止 (cancelled; with rain, 雨天中止) / 延期 (postponed) / 内容変更 (changed) with a
+    short message. Cards and answers show it at once; who subscribed or asked about the event in the last 30 days
+    is told once (`notified`; the same status and message again tells nobody). The notice is not held by the quiet
+    hours unless the event's status_urgent is false (`notices_at`: when it leaves)."""
+    try:
+        with runtime.work(API_ACTOR) as work:
+            event = work.session.get(Event, event_id, with_for_update=True)
+            if event is None:
+                raise not_found("event")
+            notified = service.set_day_status(work, event, body.status, message=body.message, rain=body.rain)
+            at = work.not_before(urgent=event.status_urgent) if notified else None
+            return {**_out(event, work.session), "notified": notified, "notices_at": at}
     except InputError as exc:
         raise invalid(exc) from None
 

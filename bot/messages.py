@@ -16,6 +16,11 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def with_quick_replies(message: Message, quick_replies: list[dict[str, Any]]) -> Message:
+    """The message with these buttons under it (LINE shows only the last message's)."""
+    return {**message, "quickReply": {"items": quick_replies[:MAX_QUICK_REPLIES]}} if quick_replies else message
+
+
 def text(body: str, quick_replies: list[dict[str, Any]] | None = None) -> Message:
     message: Message = {"type": "text", "text": body}
     if quick_replies:

@@ -26,7 +26,8 @@ templates.env.globals["ROLES"] = staff_service.ROLES
 
 NOTICES = {
     "saved": "保存しました。", "created": "登録しました。", "cancelled": "取り消しました。",
-    "event_cancelled": "中止にしました。", "sent": "送信しました。",
+    "event_cancelled": "中止にしました。", "day_saved": "当日の状況を更新しました。",
+    "day_same": "同じ内容は もうお知らせしてあります（二度は送りません）。", "sent": "送信しました。",
     "scheduled": "送信を予約しました。", "started": "送信を開始しました。", "opened": "アンケートを開始しました。",
     "closed": "アンケートを締め切りました。", "replied": "返信を送りました。", "unlinked": "連携を解除しました。",
     "tested": "テスト送信しました。LINEで確認してください。", "unlocked": "ロックを解除しました。",
@@ -159,4 +160,9 @@ templates.env.globals["local_value"] = local_value
 
 
 class FormError(ValueError):
-    """A form value staff typed that cannot be used; shown above the form, with what they typed kept."""
+    """A form value staff typed that cannot be used; shown above the form (and next to its field, when named),
+    with what they typed kept."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

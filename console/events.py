@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,13 +31,27 @@ from console.deps import (
     redirect,
     render,
     runtime_of,
+    templates,
 )
 from db.models import Event
-from events import service
-from events.schema import CANCELLED, KIND_LABELS, MEETINGS, STATUS_LABELS, VISIBILITY_LABELS, EventInput, Status
+from events import service, venues
+from events.schema import (
+    CANCELLED,
+    DAY_LABELS,
+    KIND_LABELS,
+    MEETINGS,
+    STATUS_LABELS,
+    TOPIC_HINTS,
+    TOPIC_LABELS,
+    VISIBILITY_LABELS,
+    DayStatus,
+    EventInput,
+    Status,
+)
 from members import service as members
 
 router = APIRouter(prefix="/events")
+DAY_PANEL_AHEAD = dt.timedelta(days=2)  # from then on, 当日の状況 is the first thing on the event's page
 TEXT_FIELDS = ("title", "title_en", "venue", "address", "description", "description_en", "url", "image_url",
                "visibility", "subcommittee", "kind", "status")
 # the confirmation page's own fields: not carried over as the event's
@@ -50,21 +66,22 @@ def _choices(session: Session, event: Event | None = None) -> dict[str, Any]:
     current = members.subcommittee_name(session, event.subcommittee_id) if event else None
     return {"kinds": KIND_LABELS, "statuses": STATUS_LABELS, "visibility": VISIBILITY_LABELS,
             "cancelled": CANCELLED, "subcommittees": members.subcommittee_names(session, also=current),
-            "event_subcommittee": current}
+            "event_subcommittee": current, "topics": TOPIC_LABELS, "topic_hints": TOPIC_HINTS,
+            "day_labels": DAY_LABELS}
 
 
 def _words(value: Any) -> list[str]:
     return [w.strip() for w in str(value or "").replace("、", ",").split(",") if w.strip()]
 
 
-def _number(value: Any, what: str) -> float | None:
+def _number(value: Any, what: str, field: str) -> float | None:
     text = str(value or "").strip()
     if not text:
         return None
     try:
         return float(text)
     except ValueError:
-        raise FormError(f"{what}は数字で入れてください（例: 34.6647）") from None
+        raise FormError(f"{what}は数字で入れてください（例: 34.6647）", field=field) from None
 
 
 def _fields(form: Any) -> dict[str, Any]:
@@ -73,13 +90,13 @@ def _fields(form: Any) -> dict[str, Any]:
     values["starts_at"] = parse_local(str(form.get("starts_at", "")), "開始")
     values["ends_at"] = parse_local(str(form.get("ends_at", "")), "終了")
     values["all_day"] = form.get("all_day") == "on"
-    values["latitude"] = _number(form.get("latitude"), "緯度")
-    values["longitude"] = _number(form.get("longitude"), "経度")
+    values["latitude"] = _number(form.get("latitude"), "緯度", "latitude")
+    values["longitude"] = _number(form.get("longitude"), "経度", "longitude")
     values["tags"] = _words(form.get("tags"))
     values["keywords"] = _words(form.get("keywords"))
     hours = _words(form.get("reminder_hours"))
     if any(not h.isdigit() for h in hours):
-        raise FormError("リマインドの時間は「72, 24」のように、何時間前かを数字で入れてください")
+        raise FormError("リマインドの時間は「72, 24」のように、何時間前かを数字で入れてください", field="reminder_hours")
     values["reminder_hours"] = [int(h) for h in hours] or None
     documents = []
     for line in str(form.get("documents", "")).splitlines():
@@ -87,15 +104,48 @@ def _fields(form: Any) -> dict[str, Any]:
             title, _, url = line.rpartition("|") if "|" in line else ("資料", "", line)
             documents.append({"title": title.strip() or "資料", "url": url.strip()})
     values["documents"] = documents
+    values["answers"] = {topic: str(form.get(f"answer_{topic}", "")) for topic in TOPIC_LABELS}
+    values["free"] = {"free": True, "paid": False}.get(str(form.get("free", "")))
+    values["status_urgent"] = form.get("status_urgent") == "on"
+    values["faq"] = _faq(str(form.get("faq", "")))
     return values
+
+
+def _faq(typed: str) -> list[dict[str, str]]:
+    """「質問 | 答え」 one per line (the full-width ｜ too); a line without one is refused, next to the field."""
+    pairs: list[dict[str, str]] = []
+    for number, line in enumerate(typed.splitlines(), 1):
+        line = line.replace("｜", "|")
+        if "|" in line:
+            question, _, answer = line.partition("|")
+            pairs.append({"q": question.strip(), "a": answer.strip()})
+        elif line.strip():
+            raise FormError(f"{number}行目「{line.strip()[:30]}」に「|」がありません。1行に1つ「質問 | 答え」の形で"
+                            "入れてください", field="faq")
+    return pairs
 
 
 def _form_page(request: Request, staff: Staff, session: Session, event: Event | None, status_code: int = 200,
                form: Any = None, error: str | None = None, errors: dict[str, str] | None = None,
                **context: Any) -> HTMLResponse:
     attendance = service.attendance(session, event) if event is not None and event.kind in MEETINGS else None
+    context.setdefault("day", _day_panel(request, session, event))
     return render(request, "event_form.html", staff, status_code, event=event, form=form, error=error,
                   errors=errors or {}, attendance=attendance, **_choices(session, event), **context)
+
+
+def _day_panel(request: Request, session: Session, event: Event | None, form: Any = None) -> dict[str, Any] | None:
+    """The 当日の状況 panel of an event not over yet: at the top of the page from two days before."""
+    if event is None or event.ends_at < clock.now():
+        return None
+    settings = runtime_of(request).settings
+    return {"soon": event.starts_at - clock.now() < DAY_PANEL_AHEAD,
+            "count": service.preview_day_status(session, event),
+            "quiet": (settings.quiet_hours_start, settings.quiet_hours_end),
+            # what was said last stays in the panel: the same tap again tells nobody twice
+            "message": str(form.get("message", "")) if form else (event.status_message or ""),
+            "rain": bool(form.get("rain")) if form else event.status == Status.RAIN_CANCELLED,
+            "said": event.status_at is not None}
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
@@ -127,10 +177,34 @@ def create_event(request: Request, staff: Editor, form: Posted) -> Response:
     return redirect(f"/console/events/{event_id}", "created")
 
 
+@router.get("/places", include_in_schema=False)
+def places(request: Request, staff: StaffDep, q: str = "") -> dict[str, Any]:
+    """会場の候補 for the event form (event_place.js): the ward's venues and those events used, matching q."""
+    with runtime_of(request).sessions() as session:
+        return {"places": [place.as_dict() for place in venues.search(session, q[:100])]}
+
+
+# Credit the tile servers require (OpenStreetMap's tile policy: the licence, linked); another server is named by host.
+MAP_CREDITS = {
+    "tile.openstreetmap.org": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    "cyberjapandata.gsi.go.jp": '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>',
+}
+
+
+def place_map(request: Request) -> dict[str, str]:
+    """The event form's map (templates: event_place.html): the tile URL ("" for none) and its credit, as HTML."""
+    tiles = runtime_of(request).settings.map_tile_url
+    host = urlsplit(tiles).hostname or ""
+    return {"tiles": tiles, "credit": MAP_CREDITS.get(host, str(escape(host)))}
+
+
+templates.env.globals["place_map"] = place_map
+
+
 def _errors(exc: InputError | FormError) -> dict[str, Any]:
     if isinstance(exc, InputError):
         return {"error": exc.japanese(), "errors": exc.by_field()}
-    return {"error": str(exc)}
+    return {"error": str(exc), "errors": {exc.field: str(exc)} if exc.field else {}}
 
 
 @router.get("/{event_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -236,3 +310,47 @@ def cancel_event(request: Request, staff: Editor, form: Posted, event_id: Id) ->
         notified = service.cancel(work, event, rain=rain)
         at = service.notice_time(work, event) if notified else None
     return _saved(event_id, "event_cancelled", notified, at)
+
+
+@router.post("/{event_id}/day", response_class=HTMLResponse, include_in_schema=False)
+def day_status(request: Request, staff: Editor, form: Posted, event_id: Id) -> Response:
+    """当日の状況 in one tap: the count of who will hear was on the button's page; asked again only if it changed
+    since (e.g. more people subscribed), and a second tap with the same word tells nobody twice."""
+    runtime = runtime_of(request)
+    if form.get("step") == "back":
+        return redirect(f"/console/events/{event_id}")
+    try:
+        day = DayStatus(str(form.get("day", "")))
+    except ValueError:
+        with runtime.sessions() as session:
+            return _form_page(request, staff, session, _get(session, event_id), 422,
+                              error="「開催」「中止」「延期」「内容変更」のどれかを押してください")
+    message, rain = str(form.get("message", "")), form.get("rain") == "on"
+    with runtime.sessions() as session:
+        event = _get(session, event_id)
+        count = service.preview_day_status(session, event)
+        given = str(form.get("notify", ""))
+        if given != str(count):
+            stale = (f"お知らせが届く人数が変わりました（{given}人 → {count}人）。もう一度確認してください"
+                     if given.isdigit() else None)
+            return render(request, "event_confirm.html", staff, event=event, preview=service.Preview(None, count, {}),
+                          carried=[(k, str(v)) for k, v in form.multi_items() if k not in OWN_FIELDS],
+                          quiet=(runtime.settings.quiet_hours_start, runtime.settings.quiet_hours_end),
+                          action=f"/console/events/{event_id}/day", changes={}, stale=stale, statuses=STATUS_LABELS,
+                          cancelling=day in (DayStatus.CANCELLED, DayStatus.POSTPONED),
+                          day_label=day.status(rain).label, day_message=message.strip(),
+                          day_urgent=event.status_urgent)
+    try:
+        with runtime.work(staff.name) as work:
+            event = _get(work.session, event_id, lock=True)  # a double tap waits, then finds it said already
+            same = (event.status == day.status(rain) and event.status_at is not None
+                    and (event.status_message or "") == message.strip())
+            notified = service.set_day_status(work, event, day, message=message, rain=rain)
+            at = work.not_before(urgent=event.status_urgent) if notified else None
+    except InputError as exc:
+        with runtime.sessions() as session:
+            event = _get(session, event_id)
+            return _form_page(request, staff, session, event, 422, **_errors(exc),
+                              day=_day_panel(request, session, event, form) | {"soon": True})
+    return _saved(event_id, "day_same" if same else "day_saved", notified, at)
+

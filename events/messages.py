@@ -12,7 +12,9 @@ from bot import clock
 from bot.messages import Message, message_action, postback_action, quick_reply, text, uri_action
 from bot.texts import CATALOGUES, t
 from db.models import Attendance, Event
-from events.schema import CANCELLED, Status, Visibility
+from events.schema import CANCELLED, STATUS_TOPIC, Status, Topic, Visibility
+
+STATE_COLOURS = {Status.SCHEDULED: "#2e7d32", Status.CHANGED: "#e65100"}  # else red: not taking place
 
 CATEGORY_KEYS = {key for key in CATALOGUES["ja"] if key.startswith("category.")}
 
@@ -43,6 +45,70 @@ def title(event: Event, lang: str = "ja") -> str:
     return name
 
 
+def name(event: Event, lang: str = "ja") -> str:
+    """The event's name alone (no status mark), in the reader's language."""
+    return (event.title_en or event.title) if lang == "en" else event.title
+
+
+def day_state(event: Event, lang: str = "ja") -> str | None:
+    """What staff said on the day (開催 / 中止 / 延期 / 内容変更 and their message), with when they said it; None
+    before they have said anything."""
+    if event.status_at is None:
+        return None
+    words = t(f"event.day.{event.status}", lang)
+    if event.status_message:
+        words += "\n" + event.status_message
+    updated = clock.format_jst(event.status_at, lang=lang)
+    return words + t("event.day.updated", lang, time=updated)
+
+
+def answers_topic(event: Event, topic: str, lang: str = "ja") -> str | None:
+    """The event's answer to a usual question (Topic), or None when it has none. Whether it is on (STATUS_TOPIC) always
+    has one; the fee falls back on 無料/有料."""
+    if topic == STATUS_TOPIC:
+        return day_state(event, lang) or t("event.day." + event.status if event.status != Status.SCHEDULED
+                                            else "event.day.planned", lang)
+    answer = (event.answers or {}).get(topic)
+    if topic == Topic.FEE and event.free is not None:
+        said = t("topic.fee.free" if event.free else "topic.fee.paid", lang)
+        return f"{said}{answer}" if answer and answer != said else said
+    if topic == Topic.RAIN and answer and event.status_at is not None:
+        return f"{answer}\n{day_state(event, lang)}"  # and what was decided today
+    return answer or None
+
+
+def topic_answer(events: list[Event], topics: list[str], lang: str = "ja") -> str:
+    """The answers to the questions asked, event by event: 「■港区民まつり（10月18日(日) 10:00〜16:00）
+    【駐車場】ありません。…」; a topic an event has no answer for says so."""
+    blocks = []
+    for event in events:
+        lines = [f"■{title(event, lang)}（{when(event, lang)}）"]
+        for topic in topics:
+            answer = answers_topic(event, topic, lang)
+            label = t(f"topic.{topic}", lang)
+            lines.append(f"【{label}】{answer}" if answer else t("topic.none", lang, topic=label))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)[:4900]
+
+
+def faq_answer(event: Event, pair: dict[str, Any], lang: str = "ja") -> str:
+    return f"■{title(event, lang)}（{when(event, lang)}）\n" + t("topic.faq", lang, q=pair["q"], a=pair["a"])
+
+
+def topics_of(event: Event) -> list[str]:
+    """The usual questions this event has answers to, in the order of Topic."""
+    return [topic for topic in Topic if answers_topic(event, topic)]
+
+
+def day_notice(event: Event, lang: str = "ja") -> Message:
+    """The push on the day: 【中止】港区民まつり（10月18日(日)）\n雨のため中止します。…"""
+    state = t(f"event.day.state.{event.status}", lang)
+    head = t("event.day.notice", lang, state=state, title=name(event, lang), when=when(event, lang))
+    body = t(f"event.day.{event.status}", lang) + (f"\n{event.status_message}" if event.status_message else "")
+    return text(f"{head}\n{body}"[:4900], [quick_reply(postback_action(t("event.btn.detail", lang), "event.detail",
+                                                                       e=event.id))])
+
+
 def ics_url(event: Event, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/events/{event.id}.ics"
 
@@ -55,8 +121,13 @@ def card(event: Event, base_url: str, lang: str = "ja") -> dict[str, Any]:
     ]
     if event.venue:
         body.append({"type": "text", "text": event.venue, "size": "md", "wrap": True, "color": "#555555"})
+    if (state := day_state(event, lang)) is not None:  # what staff said on the day, in the colour of the news
+        body.append({"type": "text", "text": state, "size": "sm", "wrap": True, "weight": "bold",
+                     "color": STATE_COLOURS.get(Status(event.status), "#d0342c")})
     if shown := categories(event, lang):
         body.append({"type": "text", "text": shown, "size": "sm", "wrap": True, "color": "#1e88e5"})
+    if event.free:
+        body.append({"type": "text", "text": t("topic.fee.free_mark", lang), "size": "sm", "color": "#2e7d32"})
     buttons = [postback_action(t("event.btn.detail", lang), "event.detail", e=event.id)]
     if event.latitude is not None and event.longitude is not None:
         buttons.append(postback_action(t("event.btn.map", lang), "event.map", e=event.id))
@@ -94,15 +165,22 @@ def suggestions(upcoming: list[Event], lang: str = "ja") -> list[dict[str, Any]]
 def detail(event: Event, base_url: str, lang: str = "ja") -> Message:
     description = (event.description_en or event.description) if lang == "en" else event.description
     lines = [title(event, lang), when(event, lang)]
+    if (state := day_state(event, lang)) is not None:
+        lines.append(state)
     if event.venue:
         lines.append(event.venue + (f"（{event.address}）" if event.address else ""))
     if description:
         lines += ["", description]
+    answered = [(t(f"topic.{topic}", lang), answers_topic(event, topic, lang)) for topic in Topic]
+    faq = [t("topic.faq", lang, q=pair["q"], a=pair["a"]) for pair in event.faq or []]
+    if any(answer for _, answer in answered) or faq:
+        lines += ["", t("event.answers", lang)]
+        lines += [f"【{label}】{answer}" for label, answer in answered if answer] + faq
     if event.documents:
         lines += ["", t("event.documents", lang)] + [f"・{d['title']}\n{d['url']}" for d in event.documents]
     if event.url:
         lines += ["", event.url]
-    return text("\n".join(lines))
+    return text("\n".join(lines)[:4900])
 
 
 def location(event: Event) -> Message:
@@ -214,6 +292,7 @@ def ics(events: list[Event], base_url: str) -> bytes:
             item.add("description", event.description)
         if event.url:
             item.add("url", event.url)
-        item.add("status", "CANCELLED" if event.status in CANCELLED else "CONFIRMED")
+        item.add("status", "TENTATIVE" if event.status == Status.POSTPONED
+                 else "CANCELLED" if event.status in CANCELLED else "CONFIRMED")
         calendar.add_component(item)
     return calendar.to_ical()

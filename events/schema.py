@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
 
 from bot.inputs import Moment, OptionalText, Text, field_error, partial
+from bot.texts import t
 from db.models import Event
 
 
@@ -28,6 +29,7 @@ class Status(StrEnum):
     CHANGED = "changed"
     CANCELLED = "cancelled"
     RAIN_CANCELLED = "rain_cancelled"
+    POSTPONED = "postponed"
 
     @property
     def label(self) -> str:
@@ -47,14 +49,90 @@ class Visibility(StrEnum):
 KIND_LABELS = {Kind.FESTIVAL: "まつり", Kind.EVENT: "イベント", Kind.LECTURE: "講座", Kind.PLENARY: "全体会議",
                Kind.SUBCOMMITTEE: "部会"}
 STATUS_LABELS = {Status.SCHEDULED: "予定どおり", Status.CHANGED: "変更あり", Status.CANCELLED: "中止",
-                 Status.RAIN_CANCELLED: "雨天中止"}
+                 Status.RAIN_CANCELLED: "雨天中止", Status.POSTPONED: "延期"}
 VISIBILITY_LABELS = {Visibility.PUBLIC: "区民みんな", Visibility.MEMBERS: "委員のみ",
                      Visibility.SUBCOMMITTEE: "部会の委員のみ"}
 MEETINGS = (Kind.PLENARY, Kind.SUBCOMMITTEE)
-CANCELLED = (Status.CANCELLED, Status.RAIN_CANCELLED)
+CANCELLED = (Status.CANCELLED, Status.RAIN_CANCELLED, Status.POSTPONED)  # not taking place on its date
+
+
+class DayStatus(StrEnum):
+    """What staff say on the day in one tap (開催 / 中止 / 延期 / 内容変更), with a short message: it sets the
+    event's status and tells who should hear (events.service.set_day_status)."""
+
+    HELD = "held"
+    CANCELLED = "cancelled"
+    POSTPONED = "postponed"
+    CHANGED = "changed"
+
+    @property
+    def label(self) -> str:
+        return DAY_LABELS[self]
+
+    def status(self, rain: bool = False) -> Status:
+        if self == DayStatus.CANCELLED:
+            return Status.RAIN_CANCELLED if rain else Status.CANCELLED
+        return {DayStatus.HELD: Status.SCHEDULED, DayStatus.POSTPONED: Status.POSTPONED,
+                DayStatus.CHANGED: Status.CHANGED}[self]
+
+
+DAY_LABELS = {DayStatus.HELD: "開催", DayStatus.CANCELLED: "中止", DayStatus.POSTPONED: "延期",
+              DayStatus.CHANGED: "内容変更"}
+
+
+class Topic(StrEnum):
+    """The questions residents usually ask about an event; each event may carry an answer to each
+    (events.search reads them in a question; events.messages answers them)."""
+
+    RAIN = "rain"
+    PARKING = "parking"
+    ACCESS = "access"
+    FEE = "fee"
+    BELONGINGS = "belongings"
+    FACILITIES = "facilities"
+    CONTACT = "contact"
+
+    @property
+    def label(self) -> str:
+        return TOPIC_LABELS[self]
+
+
+STATUS_TOPIC = "status"  # asked like a topic (やってる？ 中止？), answered from the status and the day's message
+TOPIC_LABELS = {topic: t(f"topic.{topic}") for topic in Topic}  # the bot's words for them, in the console too
+TOPIC_HINTS = {Topic.RAIN: "雨の日の開催・中止の決め方と、どこでお知らせするか",
+               Topic.PARKING: "駐車場・駐輪場の有無",
+               Topic.ACCESS: "最寄り駅・バス停からの行き方",
+               Topic.FEE: "参加費・入場料",
+               Topic.BELONGINGS: "持ってくるもの",
+               Topic.FACILITIES: "トイレ、屋台、飲食の可否",
+               Topic.CONTACT: "電話番号と受付時間"}
 MAX_REMINDER_HOURS = 24 * 90
 
 Word = Annotated[Text, Field(min_length=1, max_length=50)]
+
+
+class Answers(BaseModel):
+    """The event's answers to the usual questions (Topic), each optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rain: OptionalText = Field(None, max_length=1000, title="雨天時",
+                               description="how the 開催/中止 decision is made, where it is announced")
+    parking: OptionalText = Field(None, max_length=1000, title="駐車場")
+    access: OptionalText = Field(None, max_length=1000, title="アクセス", description="nearest station, bus")
+    fee: OptionalText = Field(None, max_length=1000, title="料金")
+    belongings: OptionalText = Field(None, max_length=1000, title="持ち物")
+    facilities: OptionalText = Field(None, max_length=1000, title="トイレ・飲食")
+    contact: OptionalText = Field(None, max_length=1000, title="問い合わせ先", description="phone and hours")
+
+
+class QA(BaseModel):
+    """A question residents ask about this event, with the office's answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: Text = Field(min_length=1, max_length=200, title="質問")
+    a: Text = Field(min_length=1, max_length=1000, title="答え")
 
 
 class Document(BaseModel):
@@ -99,6 +177,13 @@ class EventInput(BaseModel):
     keywords: list[Word] = Field(default_factory=list, max_length=20, title="ほかの呼び方",
                                  description="readings, other names")
     status: Status = Field(Status.SCHEDULED, title="状態")
+    status_message: OptionalText = Field(None, max_length=500, title="当日のお知らせ",
+                                         description="the day's word from staff, shown on cards and answers")
+    status_urgent: bool = Field(True, title="当日のお知らせを夜間・早朝もすぐ送る",
+                                description="a day-status notice is not held by the quiet hours")
+    answers: Answers = Field(default_factory=Answers, title="よくある質問への答え")
+    free: bool | None = Field(None, title="無料", description="true: 無料, false: 有料, null: not said")
+    faq: list[QA] = Field(default_factory=list, max_length=20, title="ほかの質問と答え")
     documents: list[Document] = Field(default_factory=list, max_length=20, title="事前資料")
     reminder_hours: list[Annotated[int, Field(ge=1, le=MAX_REMINDER_HOURS)]] | None = Field(
         None, max_length=5, title="リマインドの時間", description="hours before the start; null: the kind's defaults")
@@ -149,6 +234,7 @@ class EventInput(BaseModel):
     def columns(self) -> dict[str, Any]:
         """The Event columns these fields set (the 部会 is resolved by the command)."""
         data = self.model_dump(mode="json", exclude={"subcommittee", "starts_at", "ends_at"})
+        data["answers"] = {key: value for key, value in data["answers"].items() if value}
         return {**data, "starts_at": self.starts_at, "ends_at": self.ends_at}
 
     @classmethod
@@ -159,3 +245,15 @@ class EventInput(BaseModel):
 
 
 EventChange = partial(EventInput, "EventChange", "Only the fields given change; the result must be a valid event.")
+
+
+class DayStatusInput(BaseModel):
+    """開催 / 中止 / 延期 / 内容変更 on the day, with a short message (events.service.set_day_status)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: DayStatus = Field(title="当日の状況", description="held | cancelled | postponed | changed")
+    message: OptionalText = Field(None, max_length=500, title="ひとこと",
+                                  description="e.g. 雨のため、本日は中止します。 (on cards; sent to who hears)")
+    rain: bool = Field(False, title="雨のため", description="with cancelled: 雨天中止")
+

@@ -28,7 +28,7 @@ from db.models import (
     User,
 )
 from events import messages, search
-from events.schema import CANCELLED, MEETINGS, EventInput, Kind, Status, Visibility
+from events.schema import CANCELLED, MEETINGS, DayStatus, EventInput, Kind, Status, Topic, Visibility
 from members import service as members
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 MAX_CARDS = 12
 NAME_MATCH = 0.75
 INQUIRY_MEMORY = dt.timedelta(days=30)
+TOPIC_MEMORY = dt.timedelta(hours=2)  # 「駐車場は？」 this soon after looking at an event is about that event
+TOPIC_EVENTS = 5  # events answered at once for a topic named alone
 URGENT_CHANGE = dt.timedelta(hours=24)  # a change to an event this near is sent also in the quiet hours
 # category words (events.search.CATEGORY_WORDS) to the kinds they also mean
 CATEGORY_KINDS = {"まつり": {Kind.FESTIVAL}, "講座": {Kind.LECTURE}, "会議": set(MEETINGS)}
@@ -60,6 +62,8 @@ def update(work: Work, event: Event, changes: dict[str, Any], *, action: str = "
     """Change the fields given (the result is validated whole, as a new event would be). Reminders follow; a
     cancellation or a move notifies who should hear. Returns how many people were notified."""
     before = _assign(work.session, event, changes)
+    if event.status != before["status"]:  # the day's message was about the old status: it no longer holds
+        event.status_message, event.status_at = None, None
     notified = apply_change(work, event=event, before=before)
     work.audit(action, f"event:{event.id}", f"{event.title} ({Status(event.status).label}; {notified}人に通知)")
     return notified
@@ -69,6 +73,42 @@ def cancel(work: Work, event: Event, *, rain: bool = False) -> int:
     """中止 (or 雨天中止): reminders stop, and everyone who should hear is told once."""
     status = Status.RAIN_CANCELLED if rain else Status.CANCELLED
     return update(work, event, {"status": status}, action="event.cancel")
+
+
+def set_day_status(work: Work, event: Event, day: DayStatus, *, message: str | None = None, rain: bool = False
+                   ) -> int:
+    """On the day, in one tap: 開催 / 中止 / 延期 / 内容変更 with a short message. The status and the message show on
+    cards and answers at once; everyone who subscribed or asked about the event in the last 30 days hears it once
+    (a second tap with the same status and message tells nobody again). Unless the event says otherwise
+    (status_urgent), the notice is not held by the quiet hours: a rain decision at 6:30 reaches people before
+    they set out. Returns how many people were told."""
+    if event.ends_at < clock.now():
+        raise Refused("このイベントは もう終わっています。当日の状況は、終わるまでに お知らせしてください", "status",
+                      "the event is over: a day status is for an event not yet ended")
+    status = day.status(rain)
+    message = (message or "").strip() or None
+    if event.status == status and event.status_message == message and event.status_at is not None:
+        return 0  # the same word twice (a double tap): said already
+    before = snapshot(event)
+    _assign(work.session, event, {"status": status, "status_message": message})
+    event.status_at = event.updated_at = clock.now()
+    schedule_reminders(work.session, event=event)
+    users = change_audience(work.session, event)
+    notices = {lang: messages.day_notice(event, lang=lang) for lang in {user.language for user in users}}
+    not_before = work.not_before(urgent=event.status_urgent)  # off: it waits for the morning like other news
+    source = f"event:{event.id}:day:{event.status_at.isoformat()}"
+    for user in users:
+        work.outbox.push(work.session, user=user, messages=[notices[user.language]], source=source,
+                         not_before=not_before)
+    work.audit("event.day_status", f"event:{event.id}",
+               f"{event.title}: {day.label}{'（雨天）' if rain and day == DayStatus.CANCELLED else ''}"
+               f"{f' 「{message}」' if message else ''}（{len(users)}人に通知; 前は{Status(before['status']).label}）")
+    return len(users)
+
+
+def preview_day_status(session: Session, event: Event) -> int:
+    """How many people set_day_status() would tell now (the console shows it on the buttons)."""
+    return len(change_audience(session, event))
 
 
 @dataclass
@@ -137,6 +177,14 @@ class Found:
     events: list[Event]
     more: int  # how many more matched than the cards show
     query: search.Query
+    named: bool = False  # the words named these events (not only a date, a category or イベント)
+
+    @property
+    def topics(self) -> list[str]:
+        """The questions asked about the events; 無料 is a filter, not a question, unless an event is named
+        (無料のイベント: the free events; 区民まつりは無料？: its fee)."""
+        return [t for t in self.query.topics if not (t == Topic.FEE and self.query.free and not self.named
+                                                      and (self.query.wants_events or self.query.categories))]
 
 
 def find(session: Session, *, member: Member | None, text: str) -> Found | None:
@@ -150,7 +198,7 @@ def find(session: Session, *, member: Member | None, text: str) -> Found | None:
         return Found([], 0, query)  # a date not understood in a question about events: the answer says so
     # Only what matching needs is read for every candidate; the few events shown are loaded whole afterwards.
     statement = select(Event.id, Event.title, Event.title_en, Event.venue, Event.keywords, Event.tags,
-                       Event.kind, Event.starts_at, Event.ends_at).where(visible_to(member))
+                       Event.kind, Event.starts_at, Event.ends_at, Event.free).where(visible_to(member))
     if query.dates:
         start = dt.datetime.combine(query.dates.start, dt.time(0), clock.JST)
         end = dt.datetime.combine(query.dates.end + dt.timedelta(days=1), dt.time(0), clock.JST)
@@ -160,7 +208,7 @@ def find(session: Session, *, member: Member | None, text: str) -> Found | None:
     candidates = list(session.execute(statement.order_by(Event.starts_at, Event.id)))
     if query.dates and query.dates.days is not None:  # some days of the span only (10月の土曜日, 10日と17日)
         candidates = [e for e in candidates if query.dates.includes(*_local_days(e))]
-    scores = {e.id: search.matches_name(query.rest, _names(e)) for e in candidates} if query.rest else {}
+    scores = {e.id: _name_score(query.rest, e) for e in candidates} if query.rest else {}
     best = max(scores.values(), default=0.0)
     # the events the words name best (くみんまつり: 港区民まつり, not every event tagged まつり)
     named = [e for e in candidates if scores.get(e.id, 0) >= max(NAME_MATCH, best - 0.01)]
@@ -173,11 +221,33 @@ def find(session: Session, *, member: Member | None, text: str) -> Found | None:
         chosen = [e for e in candidates if _in_categories(e, query.categories)]
     elif query.dates or query.wants_events:
         chosen = candidates
+    elif query.topics or (query.free and not query.rest):
+        return Found([], 0, query)  # a question on its own (駐車場ある？): about the event just seen, or all
     else:
         return None
+    if query.free and not named:  # 無料のイベント, 今週の無料イベント
+        chosen = [e for e in chosen if e.free]
     ids = [row.id for row in chosen[:MAX_CARDS]]
     loaded = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(ids)))} if ids else {}
-    return Found([loaded[i] for i in ids], max(len(chosen) - MAX_CARDS, 0), query)
+    return Found([loaded[i] for i in ids], max(len(chosen) - MAX_CARDS, 0), query, named=bool(named))
+
+
+def _name_score(rest: str, event: Any) -> float:
+    """How well the words name the event: all of them (matches_name), or one of them written apart (わんぱくまつり
+    犬連れていける？: the name, then a question), or its title or another name of it inside the words
+    (わんぱくまつりで犬連れていける？). Categories (tags) count only as the whole words: まつり in 区民まつり is not
+    every festival."""
+    score = search.matches_name(rest, _names(event))
+    parts = rest.split()
+    if len(parts) > 1:
+        score = max(score, *(search.matches_name(part, _names(event)) for part in parts if len(part) >= 3))
+    if score < NAME_MATCH and any(len(f) >= 4 and f in rest for f in map(search.fold, _own_names(event))):
+        score = NAME_MATCH
+    return score
+
+
+def _own_names(event: Any) -> list[str]:
+    return [n for n in [event.title, event.title_en, *(event.keywords or [])] if n]
 
 
 def _local_days(event: Any) -> tuple[dt.date, dt.date]:
@@ -214,6 +284,40 @@ def last_shown(session: Session, *, user: User, member: Member | None) -> list[E
     return list(session.scalars(
         select(Event).where(Event.id.in_(shown), visible_to(member), Event.ends_at >= clock.now())
         .order_by(Event.starts_at, Event.id).limit(MAX_CARDS)))
+
+
+def recently_shown(session: Session, *, user: User, member: Member | None) -> list[Event]:
+    """last_shown(), if the user looked in the last two hours: what a question on its own (雨の日は？) is about."""
+    shown = last_shown(session, user=user, member=member)
+    latest = session.scalar(select(sa.func.max(EventInquiry.at)).where(EventInquiry.user_id == user.id))
+    return shown if latest is not None and latest >= clock.now() - TOPIC_MEMORY else []
+
+
+def having(session: Session, *, member: Member | None, topics: list[str], limit: int = TOPIC_EVENTS) -> list[Event]:
+    """The coming events that answer one of the topics (駐車場ある？ asked of no event in particular), soonest
+    first; for whether it is on (やってる？), the events of today and tomorrow."""
+    now = clock.now()
+    query = select(Event).where(visible_to(member), Event.ends_at >= now).order_by(Event.starts_at, Event.id)
+    if search.STATUS in topics and len(topics) == 1:
+        tomorrow = dt.datetime.combine(now.astimezone(clock.JST).date() + dt.timedelta(days=2), dt.time(0), clock.JST)
+        return list(session.scalars(query.where(Event.starts_at < tomorrow).limit(limit)))
+    if not topics:  # what is coming at all
+        return list(session.scalars(query.where(Event.status.not_in(CANCELLED)).limit(limit)))
+    found = []
+    for event in session.scalars(query.where(Event.status.not_in(CANCELLED)).limit(500)):
+        if any(messages.answers_topic(event, topic) for topic in topics):
+            found.append(event)
+            if len(found) == limit:
+                break
+    return found
+
+
+def faq_of(events: list[Event], text: str) -> tuple[Event, dict[str, Any]] | None:
+    """The first of these events whose own Q&A the text asks (ペット大丈夫？), with the pair."""
+    for event in events:
+        if event.faq and (pair := search.matches_faq(text, event.faq)) is not None:
+            return event, pair
+    return None
 
 
 def subscribe(session: Session, *, user: User, event: Event) -> bool:

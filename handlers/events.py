@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from bot import clock
-from bot.messages import message_action, postback_action, quick_reply, text, uri_action
+from bot.messages import message_action, postback_action, quick_reply, text, uri_action, with_quick_replies
 from bot.postback import InvalidPostback
 from bot.texts import labels, t
 from db.models import Event
-from events import dates, messages, service
+from events import dates, messages, search, service
 from handlers.common import with_menu
 from handlers.router import Context, Router, text_is, typed
 
@@ -17,20 +19,33 @@ router = Router("events")
 
 
 def _about_events(ctx: Context) -> bool:
-    if not ctx.text:
+    if not ctx.text or (ctx.user is not None and _unsubscribe_typed(ctx) is not None):  # 解除: わんぱく (below)
         return False
     found = service.find(ctx.session, member=ctx.member(), text=ctx.text)
     ctx.memo["events"] = found
+    if found is None and ctx.user is not None:  # ペット大丈夫？ after looking at an event with that in its Q&A
+        shown = service.recently_shown(ctx.session, user=ctx.user, member=ctx.member())
+        ctx.memo["faq"] = service.faq_of(shown, ctx.text)
+        return ctx.memo["faq"] is not None
     return found is not None
 
 
 @router.message(_about_events)
 def on_question(ctx: Context) -> None:
     found = ctx.memo["events"]
+    if found is None:
+        _answer_faq(ctx, *ctx.memo["faq"])
+        return
     query = found.query
     base = ctx.settings.public_base_url
     if query.bad_date:
         ctx.reply(text(ctx.t("event.bad_date", date=query.bad_date)))
+        return
+    if found.topics and (found.events or not (query.dates or query.categories or query.wants_events)):
+        _answer_topics(ctx, found)
+        return
+    if found.named and len(found.events) == 1 and (faq := service.faq_of(found.events, ctx.text)) is not None:
+        _answer_faq(ctx, *faq)  # わんぱくまつり ペット
         return
     if not found.events:
         upcoming = ctx.session.scalars(select(Event).where(  # suggestions: what one can still go to
@@ -53,11 +68,69 @@ def on_question(ctx: Context) -> None:
             ctx.reply(text(ctx.t("event.none", words=""), suggestions))
         return
     replies = [messages.carousel(found.events, base, ctx.lang)]
+    if query.free and not found.named:  # 無料のイベント: say what the cards are
+        replies.insert(0, text(ctx.t("event.free_heading", n=len(found.events) + found.more)))
     if found.more:
         replies.append(text(ctx.t("event.more", n=found.more)))
     ctx.reply(*replies)
     if ctx.user is not None:
         service.remember_inquiry(ctx.session, user=ctx.user, events=found.events)
+
+
+def _answer_topics(ctx: Context, found: service.Found) -> None:
+    """駐車場・雨天時・料金… for the events named; else for the event the resident just looked at; else for the
+    coming events that answer it. The answer names each event, and offers the event's other answers."""
+    events = found.events
+    if not events and ctx.user is not None:
+        events = service.recently_shown(ctx.session, user=ctx.user, member=ctx.member())
+    if not events:
+        events = service.having(ctx.session, member=ctx.member(), topics=found.topics)
+    if not events and found.topics == [search.STATUS]:  # やってる？ on a day with nothing on
+        upcoming = service.having(ctx.session, member=ctx.member(), topics=[], limit=8)
+        ctx.reply(text(ctx.t("topic.status.none"), messages.suggestions(upcoming, ctx.lang)))
+        return
+    if not events:
+        labels_ = "・".join(ctx.t(f"topic.{topic}") for topic in found.topics)
+        ctx.reply(text(ctx.t("topic.nothing", topic=labels_) + "\n" + ctx.t("topic.ask_office"),
+                       [quick_reply(message_action(ctx.t("qr.contact"))),
+                        quick_reply(message_action(ctx.t("qr.events")))]))
+        return
+    events = events[:service.TOPIC_EVENTS]
+    unanswered = any(messages.answers_topic(e, topic) is None for e in events for topic in found.topics)
+    if unanswered and (faq := service.faq_of(events, ctx.text)) is not None:  # お弁当: its own Q&A says more
+        _answer_faq(ctx, *faq)
+        return
+    answer = messages.topic_answer(events, found.topics, ctx.lang)
+    items = _more_questions(ctx, events, asked=found.topics)
+    if unanswered:
+        answer += "\n\n" + ctx.t("topic.ask_office")
+        items.insert(0, quick_reply(message_action(ctx.t("qr.contact"))))
+    if search.STATUS in found.topics:  # is it on: the cards show it too; the buttons go on the last message,
+        cards = messages.carousel(events, ctx.settings.public_base_url, ctx.lang)  # the only one LINE shows them on
+        ctx.reply(text(answer), with_quick_replies(cards, items))
+    else:
+        ctx.reply(text(answer, items))
+    if ctx.user is not None:  # a next question on its own (では、雨の日は？) is about these
+        service.remember_inquiry(ctx.session, user=ctx.user, events=events)
+
+
+def _more_questions(ctx: Context, events: list[Event], *, asked: list[str]) -> list[dict[str, Any]]:
+    """Buttons for the other questions the event answers (one event), and its details."""
+    if len(events) != 1:
+        return [quick_reply(postback_action(messages.name(e, ctx.lang)[:20], "event.detail", e=e.id))
+                for e in events]
+    event = events[0]
+    others = [topic for topic in messages.topics_of(event) if topic not in asked]
+    return [quick_reply(message_action(ctx.t(f"topic.{topic}")[:20],
+                                       f"{messages.name(event, ctx.lang)} {ctx.t(f'topic.{topic}')}"))
+            for topic in others] + [quick_reply(postback_action(ctx.t("event.btn.detail"), "event.detail",
+                                                                 e=event.id))]
+
+
+def _answer_faq(ctx: Context, event: Event, pair: dict[str, Any]) -> None:
+    ctx.reply(text(messages.faq_answer(event, pair, ctx.lang), _more_questions(ctx, [event], asked=[])))
+    if ctx.user is not None:
+        service.remember_inquiry(ctx.session, user=ctx.user, events=[event])
 
 
 def _event(ctx: Context) -> Event | None:

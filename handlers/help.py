@@ -30,6 +30,8 @@ def on_info(ctx: Context) -> None:
     if settings.office_phone:
         lines.append(ctx.t("info.contact", office=settings.office_name, phone=settings.office_phone,
                            hours=settings.office_hours))
+    elif settings.office_hours:  # no number set: where to find it, and when someone answers
+        lines.append(ctx.t("info.no_phone", hours=settings.office_hours))
     ctx.reply(text("\n".join(lines), [quick_reply(uri_action(ctx.t("menu.info"), settings.ward_site_url)),
                                       *main_menu(ctx)]))
 

@@ -5,6 +5,7 @@ a statement counter and fresh PostgreSQL databases."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import os
@@ -30,14 +31,25 @@ from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import webhook_events
+from bot import clock, webhook_events
 from bot import webhook_events as ev
 from bot.outbox import Outbox
 from bot.work import Work, unit_of_work
 from config import Settings
 from db.base import make_engine, transaction
 from db.migrate import upgrade
-from db.models import CategorySubscription, Delivery, InboxEvent, Member, Subcommittee, User
+from db.models import (
+    CategorySubscription,
+    Delivery,
+    EventInquiry,
+    EventSubscription,
+    InboxEvent,
+    Member,
+    Subcommittee,
+    User,
+)
+from events import service as event_service
+from events.schema import EventInput
 from handlers.router import Context, Dispatcher, Router
 from staff import service as staff_service
 from tests.fakeline import spec
@@ -531,3 +543,38 @@ def fresh_postgres(server_url: str, prefix: str = "minato_test") -> Iterator[str
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --------------------------------------------------------------------------- console events (shared by its tests)
+
+SIZES = [pytest.param((768, 1024), id="tablet"), pytest.param((1280, 800), id="desktop")]
+EVENT_FORM = {"title": "港区民まつり", "kind": "festival", "status": "scheduled", "visibility": "public",
+              "starts_at": "2030-10-17T10:00", "ends_at": "2030-10-17T16:00", "venue": "八幡屋公園",
+              "address": "大阪市港区田中3丁目", "tags": "まつり", "keywords": "くみんまつり, 区民祭り",
+              "description": "模擬店やステージがあります",
+              "documents": "案内 | https://example.org/a.pdf\n地図 | https://example.org/m.pdf"}
+
+
+def an_event(sessions: Any, *, starts: str = "2030-10-17T10:00", ends: str = "2030-10-17T16:00") -> int:
+    """A festival tagged まつり with two category subscribers, one who tapped リマインドする, one who asked about it
+    (and one subscriber who blocked the bot): three people hear of a change."""
+    who = people(sessions, residents=3, category=("まつり", 2))
+    with work(sessions) as unit:
+        event = event_service.create(unit, EventInput.model_validate({
+            **EVENT_FORM, "starts_at": dt.datetime.fromisoformat(starts).replace(tzinfo=clock.JST),
+            "ends_at": dt.datetime.fromisoformat(ends).replace(tzinfo=clock.JST), "tags": ["まつり"],
+            "keywords": ["くみんまつり", "区民祭り"], "documents": []}))
+        users = {u.line_user_id: u for u in unit.session.scalars(select(User))}
+        unit.session.add(EventSubscription(event_id=event.id, user_id=users[who["residents"][0]].id))
+        unit.session.add(EventInquiry(event_id=event.id, user_id=users[who["residents"][1]].id, at=clock.now()))
+        blocked = users[who["category"][1]]
+        blocked.is_reachable = False
+        return event.id
+
+
+def console_log_in(page: Any, base: str) -> None:
+    page.goto(base + "/console/login")
+    page.fill("input[name=name]", "港 花子")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('ログイン')")
+    page.wait_for_selector("h1:has-text('ダッシュボード')")

@@ -19,44 +19,28 @@ from sqlalchemy import func, select
 
 from bot import clock
 from db.base import transaction
-from db.models import AuditEntry, CategorySubscription, Delivery, Event, EventInquiry, EventSubscription, User
+from db.models import AuditEntry, CategorySubscription, Delivery, Event, User
 from events import service as events
 from events.schema import EventInput
 from tests.helpers import (
-    PASSWORD,
+    EVENT_FORM as FORM,
+)
+from tests.helpers import (
+    SIZES,
+    an_event,
     browser_page,
     logged_in,
     make_settings,
     make_staff,
-    people,
     screenshot,
     served,
     work,
 )
+from tests.helpers import (
+    console_log_in as _log_in,
+)
 
 NIGHT = dt.datetime(2026, 12, 2, 22, 0, tzinfo=clock.JST)  # Wed 22:00 JST: quiet until Thu 08:00
-SIZES = [pytest.param((768, 1024), id="tablet"), pytest.param((1280, 800), id="desktop")]
-FORM = {"title": "港区民まつり", "kind": "festival", "status": "scheduled", "visibility": "public",
-        "starts_at": "2030-10-17T10:00", "ends_at": "2030-10-17T16:00", "venue": "八幡屋公園",
-        "address": "大阪市港区田中3丁目", "tags": "まつり", "keywords": "くみんまつり, 区民祭り",
-        "description": "模擬店やステージがあります", "documents": "案内 | https://example.org/a.pdf\n地図 | https://example.org/m.pdf"}
-
-
-def an_event(sessions: Any, *, starts: str = "2030-10-17T10:00", ends: str = "2030-10-17T16:00") -> int:
-    """A festival tagged まつり with two category subscribers, one who tapped リマインドする, one who asked about it
-    (and one subscriber who blocked the bot): three people hear of a change."""
-    who = people(sessions, residents=3, category=("まつり", 2))
-    with work(sessions) as unit:
-        event = events.create(unit, EventInput.model_validate({
-            **FORM, "starts_at": dt.datetime.fromisoformat(starts).replace(tzinfo=clock.JST),
-            "ends_at": dt.datetime.fromisoformat(ends).replace(tzinfo=clock.JST), "tags": ["まつり"],
-            "keywords": ["くみんまつり", "区民祭り"], "documents": []}))
-        users = {u.line_user_id: u for u in unit.session.scalars(select(User))}
-        unit.session.add(EventSubscription(event_id=event.id, user_id=users[who["residents"][0]].id))
-        unit.session.add(EventInquiry(event_id=event.id, user_id=users[who["residents"][1]].id, at=clock.now()))
-        blocked = users[who["category"][1]]
-        blocked.is_reachable = False
-        return event.id
 
 
 def pushes(sessions: Any) -> int:
@@ -225,14 +209,6 @@ def test_no_event_page_says_torikeshi(client, sessions, line):
 
 
 # --------------------------------------------------------------------------- in the browser
-
-
-def _log_in(page: Any, base: str) -> None:
-    page.goto(base + "/console/login")
-    page.fill("input[name=name]", "港 花子")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('ログイン')")
-    page.wait_for_selector("h1:has-text('ダッシュボード')")
 
 
 @pytest.mark.parametrize("size", SIZES)
