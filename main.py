@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(simulator.router)
     app.include_router(api.router)
+    app.include_router(api.files)  # images for broadcasts: POST /api/v1/media, the files at /media/...
     app.include_router(feed.router)
     app.include_router(metrics.router)
     app.mount("/console/static", console.static, name="console-static")

@@ -56,6 +56,13 @@ JA: dict[str, str] = {
     "link.expired": "この登録コードは期限が切れています。\n区役所に新しいコードをお問い合わせください。",
     "link.used": "この登録コードは、もう使われています。\n区役所にお問い合わせください。",
     "link.locked": "まちがいが続いたため、しばらく登録できません。\n10分ほどたってから、もう一度おためしください。",
+    # a staff member links their own LINE account (the code the console shows: S-482913)
+    "link.staff.linked": "職員 {name}さんのLINEを登録しました。\n管理画面の「テスト送信」が このLINEに届きます。",
+    "link.staff.already": "職員 {name}さんのLINEは、もう登録してあります。\nテスト送信は このLINEに届きます。",
+    "link.staff.invalid": "職員用のコードがちがうようです。\n管理画面の「自分のLINE」に出ているコード（例: S-482913）を、もう一度送ってください。",
+    "link.staff.expired": "この職員用のコードは期限が切れています（30分）。\n管理画面の「自分のLINE」で「自分のLINEを登録する」を押して、新しいコードを送ってください。",
+    "link.staff.used": "この職員用のコードは、もう使われています。\n登録しなおすときは、管理画面の「自分のLINE」で新しいコードを出してください。",
+    "link.staff.replaced": "このコードは、あとから新しいコードを出したため使えません。\n管理画面に出ている新しいコードを送ってください。",
     # council surveys (Japanese only: the council works in Japanese)
     "survey.not_member": "アンケートは、区政会議の委員の方が答えるものです。\n委員の方は、区役所からもらった登録コードを送ってください。",
     "survey.none_open": "いま答えられるアンケートはありません。",

@@ -23,6 +23,7 @@ from bot.inputs import Moment, Refused, Text
 from bot.messages import MAX_MESSAGES_PER_REQUEST, TEXT_LIMIT, Message, utf16_len
 from bot.outbox import MULTICAST_LIMIT
 from bot.work import Work
+from broadcasts import images
 from db.models import (
     Broadcast,
     BroadcastRecipient,
@@ -81,7 +82,9 @@ class SurveyItem(BaseModel):
 
 class ImageItem(BaseModel):
     type: Literal["image"]
-    image_url: str = Field(pattern=r"^https://", max_length=1000, title="画像のURL")
+    image_url: str = Field(pattern=r"^https?://", max_length=1000, title="画像のURL",
+                           description="https://, or an image uploaded to this app (POST /api/v1/media: its URL, "
+                                       "http in development, where LINE will not show it)")
     link_url: str | None = Field(None, pattern=r"^https://", max_length=1000, title="リンク")
     caption: str | None = Field(None, max_length=100, title="見出し")
 
@@ -224,7 +227,7 @@ def build_messages(session: Session, items: list[dict[str, Any]], base_url: str)
                 raise BroadcastError(f"{number}つ目: アンケートが見つかりません")
             out.append(survey_messages.invitation(survey, surveys.template_of(session, survey)))
         elif kind == "image":
-            out.append(_image_card(item, number))
+            out.append(_image_card(session, item, number, base_url))
         else:
             raise BroadcastError(f"{number}つ目: メッセージの種類が正しくありません: {kind!r}")
     return out
@@ -237,11 +240,25 @@ def _int(value: Any, number: int, what: str) -> int:
         raise BroadcastError(f"{number}つ目: {what}を選んでください") from None
 
 
-def _image_card(item: dict[str, Any], number: int) -> Message:
-    image = _https(str(item.get("image_url") or ""), f"{number}つ目の画像")
+def _image_url(session: Session, url: str, base_url: str, number: int) -> tuple[str, str]:
+    """An image LINE can fetch, and the shape of the card's image: https, cut to 20:13 as LINE shows a hero; or
+    one uploaded to this app (which must exist; in development its URL is http: the simulator shows it, LINE will
+    not, and the console says so), shown whole, in its own proportions (LINE allows a height up to three times
+    the width)."""
+    url = (url or "").strip()
+    if not images.is_own(url, base_url):
+        return _https(url, f"{number}つ目の画像"), "20:13"
+    image = images.find(session, url.removeprefix(base_url.rstrip("/") + images.MEDIA_PATH))
+    if image is None:
+        raise BroadcastError(f"{number}つ目の画像が見つかりません。画像をアップロードしなおしてください")
+    return url, f"{image.width}:{min(image.height, 3 * image.width)}"
+
+
+def _image_card(session: Session, item: dict[str, Any], number: int, base_url: str) -> Message:
+    image, ratio = _image_url(session, str(item.get("image_url") or ""), base_url, number)
     caption = str(item.get("caption") or "").strip()[:100]
     bubble: dict[str, Any] = {"type": "bubble", "hero": {"type": "image", "url": image, "size": "full",
-                                                         "aspectRatio": "20:13", "aspectMode": "cover"}}
+                                                         "aspectRatio": ratio, "aspectMode": "cover"}}
     if caption:
         bubble["body"] = {"type": "box", "layout": "vertical",
                           "contents": [{"type": "text", "text": caption, "wrap": True, "weight": "bold"}]}

@@ -12,11 +12,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from bot import clock
 from bot.inputs import InputError, validate
 from bot.messages import TEXT_LIMIT, utf16_len
-from broadcasts import service
+from broadcasts import images, service
 from console.deps import (
     NOTICES,
     Editor,
@@ -119,7 +120,15 @@ def _compose(request: Request, staff: Staff, *, form: Any, broadcast: Broadcast 
     for i in range(SLOTS):  # next to the field, without the slot number the page's heading gives
         if f"text{i}" in errors:
             errors[f"text{i}"] = too_long(utf16_len(_text(form, i)))
+        if f"upload{i}" in errors:
+            errors[f"upload{i}"] = errors[f"upload{i}"].removeprefix(f"メッセージ {i + 1}: ")
+    base = runtime_of(request).settings.public_base_url
+    shown = {i: str(form.get(f"image{i}", "") or "").strip() for i in range(SLOTS)}
+    previews = {i: url for i, url in shown.items() if url.startswith("https://") or images.is_own(url, base)}
+    warnings = {i: images.DEV_WARNING for i, url in shown.items() if images.needs_https(url, base)}
     return render(request, "broadcast_form.html", staff, status_code, form=form, values=values, broadcast=broadcast,
+                  previews=previews, image_warnings=warnings, image_hint=images.SIZE_HINT,
+                  line_side=images.LINE_MAX_SIDE,
                   error=error.japanese() if isinstance(error, InputError) else error, errors=errors,
                   lengths=[utf16_len(_text(form, i)) for i in range(SLOTS)], limit=TEXT_LIMIT,
                   events=events, surveys=surveys, subcommittees=subcommittees, slots=range(SLOTS),
@@ -141,14 +150,64 @@ def new(request: Request, staff: Editor) -> HTMLResponse:
     return _compose(request, staff, form={"type0": "text", "audience": "members"})
 
 
+def _uploads(request: Request, staff: Staff, form: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Keep the images uploaded in the image slots (broadcasts.images: checked, made upright, fitted to LINE's
+    limits, their metadata stripped), each in its own transaction: an upload that worked stays done, and its URL
+    takes the place of the slot's URL, so the form shown again after any error keeps it (a file field cannot be
+    filled in again). Returns the form so and the refusals, each for its slot's file field."""
+    runtime = runtime_of(request)
+    uploaded: dict[str, str] = {}
+    problems: list[dict[str, Any]] = []
+    for i in range(SLOTS):
+        upload = form.get(f"upload{i}")
+        if str(form.get(f"type{i}", "")) != "image" or not isinstance(upload, UploadFile):
+            continue
+        data = upload.file.read(images.UPLOAD_MAX_BYTES + 1)
+        if not data and not upload.filename:
+            continue  # no file chosen
+        try:
+            with runtime.work(staff.name) as work:
+                uploaded[f"image{i}"] = images.url_of(work.base_url, images.store(work, data, field=f"upload{i}"))
+        except images.ImageRefused as exc:  # the file field is empty again: the message names the file
+            chosen = f"（選んだファイル: {upload.filename}）" if upload.filename else ""
+            problems += [{**e, "ja": f"メッセージ {i + 1}: {e['ja']}{chosen}"} for e in exc.errors]
+    kept = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile) and k not in uploaded]
+    return FormData([*kept, *uploaded.items()]), problems
+
+
+def _save(request: Request, staff: Staff, form: Any, broadcast_id: int | None = None) -> Response:
+    """Create a draft, or change one: uploads first (_uploads), then the broadcast; any error shows the form
+    again with everything typed (and uploaded) kept, each error next to its field."""
+    runtime = runtime_of(request)
+    form, problems = _uploads(request, staff, form)
+    try:
+        data = _input(form)
+    except InputError as exc:
+        # beside a refused upload, only the other fields' own errors (not 「メッセージを1つ以上…」, which the
+        # refused image caused)
+        problems += [e for e in exc.errors if not problems or str((e["loc"] or [""])[0]).startswith("text")]
+        data = None
+    try:
+        if problems or data is None:
+            raise InputError(problems)
+        with runtime.work(staff.name) as work:
+            if broadcast_id is None:
+                broadcast_id = service.create(work, data).id
+            else:
+                service.edit(work, _get(work.session, broadcast_id, lock=True), data)
+                return redirect(f"/console/broadcasts/{broadcast_id}", "saved")
+    except InputError as exc:
+        broadcast = None
+        if broadcast_id is not None:
+            with runtime.sessions() as session:
+                broadcast = _get(session, broadcast_id)
+        return _compose(request, staff, form=form, broadcast=broadcast, error=exc, status_code=422)
+    return redirect(f"/console/broadcasts/{broadcast_id}")
+
+
 @router.post("/new", response_class=HTMLResponse, include_in_schema=False)
 def create(request: Request, staff: Editor, form: Posted) -> Response:
-    try:
-        with runtime_of(request).work(staff.name) as work:
-            broadcast_id = service.create(work, _input(form)).id
-    except InputError as exc:
-        return _compose(request, staff, form=form, error=exc, status_code=422)
-    return redirect(f"/console/broadcasts/{broadcast_id}")
+    return _save(request, staff, form)
 
 
 @router.get("/{broadcast_id}/edit", response_class=HTMLResponse, include_in_schema=False)
@@ -162,15 +221,7 @@ def edit_page(request: Request, staff: Editor, broadcast_id: Id) -> HTMLResponse
 
 @router.post("/{broadcast_id}/edit", response_class=HTMLResponse, include_in_schema=False)
 def edit(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
-    runtime = runtime_of(request)
-    try:
-        with runtime.work(staff.name) as work:
-            service.edit(work, _get(work.session, broadcast_id, lock=True), _input(form))
-    except InputError as exc:
-        with runtime.sessions() as session:
-            broadcast = _get(session, broadcast_id)
-        return _compose(request, staff, form=form, broadcast=broadcast, error=exc, status_code=422)
-    return redirect(f"/console/broadcasts/{broadcast_id}", "saved")
+    return _save(request, staff, form, broadcast_id)
 
 
 @router.get("/{broadcast_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -189,10 +240,10 @@ async def _page(request: Request, staff: Staff, broadcast_id: int, *, notice_key
         with runtime.sessions() as session:
             broadcast = _get(session, broadcast_id)
             counted = service.count(session, broadcast.audience)
-            own = session.get(User, staff.user_id) if staff.user_id else None
+            own = session.get(User, staff.user_id) if staff.user_id else None  # their own LINE (自分のLINE)
             return {"broadcast": broadcast, "count": counted, "progress": service.progress(session, broadcast),
                     "starts_at": service.starts_at(broadcast, settings.quiet_hours_start, settings.quiet_hours_end),
-                    "can_test": own is not None and own.is_reachable}
+                    "own_line": own, "can_test": own is not None and own.is_reachable}
 
     data = await run_in_threadpool(load)
     broadcast, starts_at = data["broadcast"], data["starts_at"]
@@ -200,7 +251,10 @@ async def _page(request: Request, staff: Staff, broadcast_id: int, *, notice_key
     # show how the sending goes
     data["editable"] = broadcast.status == "draft" or (broadcast.status == "scheduled" and starts_at > clock.now())
     quota = await runtime.gateway.quota() if data["editable"] else None
+    image_warning = next((images.DEV_WARNING for item in broadcast.items if item.get("type") == "image"
+                          and images.needs_https(str(item.get("image_url", "")), settings.public_base_url)), None)
     return render(request, "broadcast.html", staff, status_code, quota=quota, line_enabled=settings.line_enabled,
+                  image_warning=image_warning,
                   statuses=service.STATUSES, audience=service.describe_audience(data["broadcast"].audience),
                   quiet=(settings.quiet_hours_start, settings.quiet_hours_end), error=error,
                   notice=_notice(notice_key, broadcast, starts_at), **data)
@@ -262,14 +316,31 @@ async def confirm(request: Request, staff: Editor, form: Posted, broadcast_id: I
     return redirect(f"/console/broadcasts/{broadcast_id}", notice)
 
 
-@router.post("/{broadcast_id}/test", include_in_schema=False)
-def test_send(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
-    with runtime_of(request).work(staff.name) as work:
-        broadcast = _get(work.session, broadcast_id)
-        user = work.session.get(User, staff.user_id) if staff.user_id else None
-        if user is None or not service.test_send(work, broadcast, user=user):
-            raise HTTPException(409, "テスト送信先のLINEアカウントが連携されていません"
-                                     "（管理者に連携を依頼してください）")
+NO_OWN_LINE = ("テスト送信先のLINEが登録されていません。「自分のLINE」でコードを出し、LINEでボットに送って"
+               "登録してください")
+OWN_LINE_BLOCKED = ("テスト送信先のLINEがボットをブロックしているため、送れません。ブロックを解除するか、"
+                    "「自分のLINE」で登録しなおしてください")
+
+
+@router.post("/{broadcast_id}/test", response_class=HTMLResponse, include_in_schema=False)
+async def test_send(request: Request, staff: Editor, form: Posted, broadcast_id: Id) -> Response:
+    """The broadcast to the clerk's own LINE (自分のLINE, linked by a code sent to the bot); without one, the page
+    says so, with the way to link it."""
+    runtime = runtime_of(request)
+
+    def send() -> str | None:
+        with runtime.work(staff.name) as work:
+            broadcast = _get(work.session, broadcast_id)
+            user = work.session.get(User, staff.user_id) if staff.user_id else None
+            if user is None:
+                return NO_OWN_LINE
+            if not service.test_send(work, broadcast, user=user):
+                return OWN_LINE_BLOCKED
+        return None
+
+    refused = await run_in_threadpool(send)
+    if refused is not None:
+        return await _page(request, staff, broadcast_id, error=refused, status_code=409)
     return redirect(f"/console/broadcasts/{broadcast_id}", "tested")
 
 

@@ -96,7 +96,8 @@ def _fields(form: Any) -> dict[str, Any]:
     values["keywords"] = _words(form.get("keywords"))
     hours = _words(form.get("reminder_hours"))
     if any(not h.isdigit() for h in hours):
-        raise FormError("リマインドの時間は「72, 24」のように、何時間前かを数字で入れてください", field="reminder_hours")
+        raise FormError("リマインドの時間は「72, 24」のように、何時間前かを数字で入れてください",
+                        field="reminder_hours")
     values["reminder_hours"] = [int(h) for h in hours] or None
     documents = []
     for line in str(form.get("documents", "")).splitlines():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
@@ -454,6 +454,7 @@ class StaffAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))  # admin | editor | viewer
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # own LINE, for tests
+    line_linked_at: Mapped[dt.datetime | None]  # when they linked it (sent their code to the bot)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
@@ -471,6 +472,24 @@ class StaffSession(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StaffLineCode(Base):
+    """A one-time code a staff member sends to the bot to link their own LINE account (test sends go there). Only
+    its hash is kept; the code itself is sealed with a key of the browser session that issued it, so that page
+    can show it again (staff.service)."""
+
+    __tablename__ = "staff_line_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_session_id: Mapped[int | None] = mapped_column(ForeignKey("staff_sessions.id", ondelete="SET NULL"))
+    sealed: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    replaced_at: Mapped[dt.datetime | None]  # a newer code was issued: this one no longer works
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -526,3 +545,22 @@ class BroadcastRecipient(Base):
     line_user_id: Mapped[str] = mapped_column(String(64))
     skipped: Mapped[bool] = mapped_column(default=False)  # blocked the bot when the broadcast started
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
+
+
+class UploadedImage(Base):
+    """An image staff uploaded for a broadcast: checked, resized to LINE's limits and stripped of its metadata
+    (broadcasts.images), then served by the app at /media/<token>.jpg|.png. Kept in the database, so every app
+    process serves it and a backup holds it."""
+
+    __tablename__ = "uploaded_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # random: the file's name in its URL
+    content_type: Mapped[str] = mapped_column(String(32))  # image/jpeg | image/png
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int]
+    height: Mapped[int]
+    size: Mapped[int]  # bytes
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # the same image uploaded again: the same URL
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

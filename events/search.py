@@ -171,7 +171,8 @@ def _topics(rest: str) -> tuple[list[str], str]:
         if topic in found or topic == STATUS:
             continue
         for word in words:
-            if len(word) >= FUZZY_TOPIC_WORDS and not word.isascii() and len(rest) >= len(word) - 1:
+            if (len(word) >= FUZZY_TOPIC_WORDS and not word.isascii() and len(rest) >= len(word) - 1
+                    and len(_bigrams(word) & _bigrams(rest)) >= 2):  # (a cheap look first: most texts share none)
                 near = fuzz.partial_ratio_alignment(word, rest, score_cutoff=FUZZY_TOPIC_SCORE)
                 if near is not None:
                     found[topic] = near.dest_start

@@ -29,6 +29,7 @@ PUBLIC = {
     "/events.ics": "the public event calendar residents subscribe to",
     "/events/{event_id}.ics": "one public event for a resident's calendar",
     "/public/meetings/{event_id}/opinions": "a meeting's published table of opinions (only those marked 公開)",
+    "/media/{name}": "the images uploaded for broadcasts: LINE fetches them (a random token names each)",
     "/openapi.json": "the API's own description (development only; no data)",
     "/docs": "Swagger UI (development only; no data)",
     "/docs/oauth2-redirect": "Swagger UI (development only)",

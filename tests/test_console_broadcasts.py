@@ -316,12 +316,13 @@ def test_browser_without_line_the_heading_follows_the_progress_and_the_log_says_
         page.click("button.send")
         page.wait_for_selector("p.notice:has-text('送信を開始しました')")
         assert page.inner_text("h1 .status") == "予約済み" and page.locator("button.send").count() == 0
-        with work(sessions) as unit:  # the worker starts it and queues everyone
+        awake = {"quiet_hours_start": 0, "quiet_hours_end": 0}  # whatever the hour the test runs at
+        with work(sessions, **awake) as unit:  # the worker starts it and queues everyone
             assert service.run_due(unit)["started"] == 1
             service.queue_chunk(unit)
         page.wait_for_selector("#progress [data-field=label]:has-text('送信中')", timeout=15_000)  # opened anew
         assert page.inner_text("h1 .status") == "送信中"
-        with work(sessions) as unit:  # ... and finds it done
+        with work(sessions, **awake) as unit:  # ... and finds it done
             assert service.run_due(unit)["finished"] == 1
         page.wait_for_selector("#progress [data-field=label]:has-text('完了')", timeout=10_000)
         assert page.inner_text("h1 .status") == "完了"  # the heading follows the body, without a reload
