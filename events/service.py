@@ -272,10 +272,11 @@ def remember_inquiry(session: Session, *, user: User, events: list[Event]) -> No
         session.execute(insert(EventInquiry), [{"event_id": e.id, "user_id": user.id, "at": now} for e in events])
 
 
-def last_shown(session: Session, *, user: User, member: Member | None) -> list[Event]:
-    """The events the user was shown last (the cards of their latest question, or the one they opened), if still
-    to come: what 「詳しく」 or 「地図」 typed on its own refers to."""
-    since = clock.now() - INQUIRY_MEMORY
+def last_shown(session: Session, *, user: User, member: Member | None,
+               within: dt.timedelta = INQUIRY_MEMORY) -> list[Event]:
+    """The events the user was shown last (the cards of their latest question, or the one they opened), if shown
+    within that time and still to come: what 「詳しく」 or 「地図」 typed on its own refers to."""
+    since = clock.now() - within
     latest = session.scalar(select(sa.func.max(EventInquiry.at)).where(EventInquiry.user_id == user.id,
                                                                        EventInquiry.at >= since))
     if latest is None:
@@ -288,9 +289,7 @@ def last_shown(session: Session, *, user: User, member: Member | None) -> list[E
 
 def recently_shown(session: Session, *, user: User, member: Member | None) -> list[Event]:
     """last_shown(), if the user looked in the last two hours: what a question on its own (雨の日は？) is about."""
-    shown = last_shown(session, user=user, member=member)
-    latest = session.scalar(select(sa.func.max(EventInquiry.at)).where(EventInquiry.user_id == user.id))
-    return shown if latest is not None and latest >= clock.now() - TOPIC_MEMORY else []
+    return last_shown(session, user=user, member=member, within=TOPIC_MEMORY)
 
 
 def having(session: Session, *, member: Member | None, topics: list[str], limit: int = TOPIC_EVENTS) -> list[Event]:
