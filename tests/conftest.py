@@ -20,7 +20,7 @@ from main import create_app
 from surveys import service as survey_service
 from tests.fakeline import spec
 from tests.fakeline.server import FakeLine
-from tests.helpers import Bot, fresh_postgres, make_settings
+from tests.helpers import SHIPPED_QUIET_HOURS, Bot, fresh_postgres, make_settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -98,8 +98,10 @@ def app_factory(
 
 
 @pytest.fixture
-def client(app_factory: Callable[..., TestClient]) -> TestClient:
-    return app_factory()
+def client(app_factory: Callable[..., TestClient], request: pytest.FixtureRequest) -> TestClient:
+    """The app; with the quiet hours as shipped for a test marked quiet_hours (the others have none, so that what
+    they expect does not depend on the hour they run at)."""
+    return app_factory(**(SHIPPED_QUIET_HOURS if request.node.get_closest_marker("quiet_hours") else {}))
 
 
 @pytest.fixture

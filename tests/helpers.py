@@ -66,6 +66,9 @@ TOKEN = "test-access-token"
 ADMIN = "test-admin-token-0123456789abcdef"
 
 
+SHIPPED_QUIET_HOURS: dict[str, int] = {"quiet_hours_start": 21, "quiet_hours_end": 8}  # as config.py ships them
+
+
 def make_settings(database_url: str, line: FakeLine | None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -78,6 +81,10 @@ def make_settings(database_url: str, line: FakeLine | None, **overrides: Any) ->
         "retry_max_seconds": 0.4,
         "line_request_timeout_seconds": 2.0,
         "gc_freeze": False,
+        # no quiet hours unless a test asks for them (SHIPPED_QUIET_HOURS): what a test expects must not depend on
+        # the hour of the day it runs at
+        "quiet_hours_start": 0,
+        "quiet_hours_end": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -27,6 +27,7 @@ from broadcasts import service
 from db.models import AuditEntry, Broadcast, Delivery
 from tests.helpers import (
     PASSWORD,
+    SHIPPED_QUIET_HOURS,
     browser_page,
     logged_in,
     make_settings,
@@ -74,7 +75,7 @@ def visible(html: str) -> str:
 def test_a_broadcast_sent_in_the_quiet_hours_says_when_it_goes_and_cannot_be_sent_twice(app_factory, sessions, line):
     people(sessions, residents=2)
     with time_machine.travel(NIGHT, tick=True) as night:
-        client = app_factory()  # the default quiet hours: 21:00-08:00
+        client = app_factory(**SHIPPED_QUIET_HOURS)  # 21:00-08:00
         csrf = logged_in(client, sessions)
         url = draft(client, csrf)
         preview = client.get(url).text
@@ -112,7 +113,7 @@ def test_a_broadcast_sent_in_the_quiet_hours_says_when_it_goes_and_cannot_be_sen
 def test_an_urgent_broadcast_starts_at_night_and_says_so(app_factory, sessions, line):
     people(sessions, residents=1)
     with time_machine.travel(NIGHT, tick=True):
-        client = app_factory()
+        client = app_factory(**SHIPPED_QUIET_HOURS)
         csrf = logged_in(client, sessions)
         url = draft(client, csrf, urgent="on")
         sent = client.post(url + "/confirm", data={"csrf": csrf, "confirmed_count": "1", "when": "now"},
@@ -237,8 +238,8 @@ def test_browser_a_night_send_says_when_it_goes_and_a_double_click_sends_once(da
     people(sessions, residents=4)
     make_staff(sessions)
     width, height = size
-    with time_machine.travel(NIGHT, tick=True), served(make_settings(database_url, line)) as base, \
-            browser_page() as page:
+    settings = make_settings(database_url, line, **SHIPPED_QUIET_HOURS)
+    with time_machine.travel(NIGHT, tick=True), served(settings) as base, browser_page() as page:
         page.set_viewport_size({"width": width, "height": height})
         page.on("dialog", lambda dialog: dialog.accept())
         _log_in(page, base)

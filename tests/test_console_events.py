@@ -26,6 +26,7 @@ from tests.helpers import (
     EVENT_FORM as FORM,
 )
 from tests.helpers import (
+    SHIPPED_QUIET_HOURS,
     SIZES,
     an_event,
     browser_page,
@@ -177,7 +178,7 @@ def test_at_night_a_far_event_says_its_notices_wait_for_the_morning_and_a_near_o
         app_factory, sessions, line):
     with time_machine.travel(NIGHT, tick=True):
         far = an_event(sessions)
-        client = app_factory()  # the default quiet hours: 21:00-08:00
+        client = app_factory(**SHIPPED_QUIET_HOURS)  # 21:00-08:00
         csrf = logged_in(client, sessions)
         asked = client.post(f"/console/events/{far}/cancel", data={"csrf": csrf, "reason": "cancel"})
         done = client.post(f"/console/events/{far}/cancel", data={**hidden(asked.text), "csrf": csrf})

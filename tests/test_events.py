@@ -247,6 +247,7 @@ def test_reminders_are_sent_once_even_with_two_processes_and_missed_ones_are_cau
     assert [(r.label, r.status) for r in picnic] == [("3d", "sent"), ("morning", "skipped")]
 
 
+@pytest.mark.quiet_hours
 def test_reminders_wait_for_the_end_of_the_quiet_hours(bot: Bot, line: FakeLine, ward: Any, sessions: Any) -> None:
     town, _ = link_member(bot, line, "まちの委員", "まちづくり部会")
     town.new()

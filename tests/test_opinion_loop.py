@@ -21,7 +21,20 @@ from db.base import transaction
 from db.migrate import alembic_config
 from db.models import AuditEntry, Department, Event, Opinion
 from tests.fakeline.server import FakeLine
-from tests.helpers import ADMIN, Bot, Phone, actions, api, csrf_of, link_member, logged_in, new_user_id, texts, wait_for
+from tests.helpers import (
+    ADMIN,
+    SHIPPED_QUIET_HOURS,
+    Bot,
+    Phone,
+    actions,
+    api,
+    csrf_of,
+    link_member,
+    logged_in,
+    new_user_id,
+    texts,
+    wait_for,
+)
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 MEMO = "内部メモ：担当者の私見ZQX"  # must never reach the sender or the public
@@ -172,7 +185,7 @@ def test_the_answer_written_at_night_quotes_the_sender_in_the_morning(app_factor
                                                                        line: FakeLine) -> None:
     night = dt.datetime(2026, 10, 1, 22, 0, tzinfo=clock.JST)
     with time_machine.travel(night, tick=True) as traveller:
-        bot = Bot(app_factory(), sessions)  # the default quiet hours, 21:00–8:00
+        bot = Bot(app_factory(**SHIPPED_QUIET_HOURS), sessions)  # 21:00–8:00
         phone = Phone(bot, line, new_user_id())
         token = send_opinion(phone, "夜の公園の照明を ふやしてください")
         (opinion,) = api(bot.client, "GET", "/opinions")

@@ -33,7 +33,19 @@ from surveys import definition, results
 from surveys import pulse as pulses
 from surveys import service as surveys
 from tests.fakeline.server import FakeLine
-from tests.helpers import AUTH, Bot, Phone, actions, api, link_member, logged_in, people, texts, work
+from tests.helpers import (
+    AUTH,
+    SHIPPED_QUIET_HOURS,
+    Bot,
+    Phone,
+    actions,
+    api,
+    link_member,
+    logged_in,
+    people,
+    texts,
+    work,
+)
 
 JST = clock.JST
 
@@ -217,7 +229,7 @@ def test_a_meeting_ending_at_nine_pm_gets_its_pulse_in_the_morning_never_during_
         app_factory: Any, sessions: Any, line: FakeLine) -> None:
     night = dt.datetime(2026, 12, 2, 20, 50, tzinfo=JST)
     with time_machine.travel(night, tick=True) as traveller:
-        client = app_factory(scheduler_tick_seconds=3600)  # the quiet hours as shipped: 21:00 to 8:00
+        client = app_factory(scheduler_tick_seconds=3600, **SHIPPED_QUIET_HOURS)  # 21:00 to 8:00
         bot = Bot(client, sessions)
         phones = [link_member(bot, line, f"夜の委員{i}", "まちづくり部会")[0] for i in range(2)]
         for phone in phones:

@@ -17,6 +17,8 @@ from db.models import AuditEntry, Delivery, Event
 from tests.fakeline.server import FakeLine
 from tests.helpers import Bot, Phone, api, link_member, new_user_id, texts, work
 
+pytestmark = pytest.mark.quiet_hours  # the quiet hours as shipped
+
 NIGHT = dt.datetime(2026, 10, 1, 22, 0, tzinfo=clock.JST)  # Thu 22:00 JST; quiet from 21:00 to 08:00
 
 
