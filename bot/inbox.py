@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Select, Update, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import clock, metrics, users
@@ -224,7 +224,7 @@ class InboxProcessor:
         while not stop.is_set():
             self._wake.clear()  # before claiming: a wake-up from now on is not lost
             try:
-                while await self.process_due() and not stop.is_set():
+                while await self.process_due(stop=stop) and not stop.is_set():
                     pass
             except Exception:
                 log.exception("inbox loop failed; retrying")
@@ -235,19 +235,18 @@ class InboxProcessor:
             except TimeoutError:
                 pass
 
-    async def process_due(self, limit: int = 100) -> bool:
-        """Process one batch: the oldest unfinished event of each user. True when more may be due at once (the
-        batch was full, or a user of the batch has a later event waiting behind the one handled).
+    async def process_due(self, limit: int = 100, stop: asyncio.Event | None = None) -> bool:
+        """Process what is due, batch after batch, as a pipeline: while one batch is handled (in a worker thread),
+        the next is claimed and the LINE profiles it needs are fetched (on the event loop), so a resident first
+        seen does not wait for their profile on top of the batch before theirs. Each batch is the oldest
+        unfinished event of each user; a user's next event cannot be claimed while one of theirs is being handled,
+        so per-user order holds. Returns True when more may be due at once (a batch was full, or a user of the last
+        batch has a later event waiting behind the one handled).
 
-        LINE profiles the batch needs are fetched first, side by side and outside any transaction; then the
-        events are handled one after another in one worker thread, a few to a transaction (_handle_all). One
-        writer at a time keeps the webhook's inserts from queuing behind several handler transactions. Replies
-        leave after each transaction's commit, while the rest of the batch is handled.
+        The events of a batch are handled one after another in one worker thread, a few to a transaction
+        (_handle_all). One writer at a time keeps the webhook's inserts from queuing behind several handler
+        transactions. Replies leave after each transaction's commit, while the rest of the batch is handled.
         """
-        claimed, more = await asyncio.to_thread(self._claim, limit)
-        if not claimed:
-            return False
-        profiles = await self._fetch_profiles(claimed)
         loop = asyncio.get_running_loop()
 
         def answered(replies: list[Delivery], waiting: bool) -> None:  # from the worker thread, after the commit
@@ -256,8 +255,22 @@ class InboxProcessor:
             if waiting:  # what could not go at once (pushes, a user with something still on its way)
                 loop.call_soon_threadsafe(self.gateway.wake)
 
-        await asyncio.to_thread(self._handle_all, claimed, profiles, answered)
-        return more or len(claimed) >= limit
+        handling: asyncio.Future[None] | None = None
+        more = False
+        try:
+            while stop is None or not stop.is_set():
+                claimed, behind = await asyncio.to_thread(self._claim, limit)
+                if not claimed:
+                    break
+                more = behind or len(claimed) >= limit
+                profiles = await self._fetch_profiles(claimed)
+                if handling is not None:
+                    await handling
+                handling = asyncio.ensure_future(asyncio.to_thread(self._handle_all, claimed, profiles, answered))
+        finally:
+            if handling is not None:
+                await handling
+        return more
 
     async def _fetch_profiles(self, claimed: list[Claim]) -> dict[str, Any]:
         """The LINE profiles handling needs: of a friend first seen (or following again), by the friends' endpoint;
@@ -378,16 +391,33 @@ class InboxProcessor:
             return [Claim(row.id, row.user_key, row.payload, row.user_key not in known, row.attempts, row.received_at)
                     for row in rows], behind
 
+    @staticmethod
+    @functools.cache
+    def _ours_statement(fast: bool) -> Select[Any]:
+        """_still_ours's query, built once (building it cost more than running it): the event locked, and with
+        `fast`, whether anything for its user is still on its way."""
+        columns: list[Any] = [InboxEvent.status, InboxEvent.attempts]
+        if fast:
+            columns.append(Outbox.in_flight(bindparam("order_key")))
+        return select(*columns).where(InboxEvent.id == bindparam("event_id")).with_for_update()
+
+    @staticmethod
+    @functools.cache
+    def _done_statement() -> Update:
+        inbox = InboxEvent.__table__
+        return update(inbox).where(inbox.c.id == bindparam("event_id")).values(
+            status=bindparam("status"), processed_at=bindparam("now"), lease_until=None, last_error=None)
+
     def _still_ours(self, session: Session, event_id: int, attempt: int, user_id: str | None) -> bool:
         """Lock the event and tell whether this claim still holds it. A claim whose lease ran out (a stalled process)
         may have been taken over by another process, which counted one more attempt: then this one must not act.
         The same statement asks whether anything for the user is still on its way: if not, their reply may take
         the outbox's fast lane (claimed as it is written, sent right after the commit)."""
         fast = user_id is not None and self.gateway.line_enabled
-        columns = [InboxEvent.status, InboxEvent.attempts]
-        if fast:
-            columns.append(Outbox.in_flight(f"u:{user_id}"))
-        row = session.execute(select(*columns).where(InboxEvent.id == event_id).with_for_update()).one_or_none()
+        # (Core statements on the connection, here and at the end of _handle_in: the ORM's execution path cost
+        # several times the statements themselves, twice for every event)
+        row = session.connection().execute(self._ours_statement(fast), {
+            "event_id": event_id, "order_key": f"u:{user_id}"} if fast else {"event_id": event_id}).one_or_none()
         if row is None or row.status != "processing" or row.attempts != attempt:
             return False
         if fast and not row[2]:
@@ -426,13 +456,12 @@ class InboxProcessor:
         if source.get("userId") and in_chat:
             user = users.find(session, source["userId"])  # a friend, or nobody: writing in a group makes no friend
         elif source.get("userId"):
-            user, created = users.get_or_create(session, source["userId"])
-            if created or users.profile_is_stale(user):
+            user, created = users.get_or_create(session, source["userId"], profile)
+            if not created and users.profile_is_stale(user):
                 users.apply_profile(user, profile)
         status = "done" if self.dispatch(session, payload, user, profile) else "ignored"
         now = clock.now()
-        session.execute(update(InboxEvent).where(InboxEvent.id == event_id)
-                        .values(status=status, processed_at=now, lease_until=None, last_error=None))
+        session.connection().execute(self._done_statement(), {"event_id": event_id, "status": status, "now": now})
         metrics.EVENTS_PROCESSED.labels(status).inc()
         received_at = clock.from_line_timestamp(int(payload.get("timestamp", 0)))
         metrics.PROCESSING_LAG.observe(max((now - received_at).total_seconds(), 0))

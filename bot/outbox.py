@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, exists, func, insert, select, update
+from sqlalchemy import BindParameter, ColumnElement, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import clock
@@ -216,6 +216,9 @@ class Outbox:
         session.info.setdefault(FAST_LANE, {})[order_key] = lease_until
 
     @staticmethod
-    def in_flight(order_key: str) -> ColumnElement[bool]:
-        """Whether a delivery of this order key is still on its way (a condition to select)."""
-        return exists().where(Delivery.order_key == order_key, Delivery.status.in_(IN_FLIGHT))
+    def in_flight(order_key: str | BindParameter[str]) -> ColumnElement[bool]:
+        """Whether a delivery of this order key is still on its way (a condition to select; the key may be a bind
+        parameter of a statement built once). The statuses are written out rather than an IN list, which SQLAlchemy
+        expands anew at every execution."""
+        return exists().where(Delivery.order_key == order_key,
+                              or_(*(Delivery.status == status for status in IN_FLIGHT)))

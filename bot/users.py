@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.texts import language_of
 from db.models import User
 
+_BY_LINE_ID = select(User).where(User.line_user_id == bindparam("line_user_id"))  # built once: every event asks
+
 
 def find(session: Session, line_user_id: str) -> User | None:
-    return session.scalars(select(User).where(User.line_user_id == line_user_id)).one_or_none()
+    return session.scalars(_BY_LINE_ID, {"line_user_id": line_user_id}).one_or_none()
 
 
-def get_or_create(session: Session, line_user_id: str) -> tuple[User, bool]:
-    """The user with this LINE ID, created on first sight (they wrote to us, so they can be reached)."""
+def get_or_create(session: Session, line_user_id: str, profile: dict[str, Any] | None = None) -> tuple[User, bool]:
+    """The user with this LINE ID, created on first sight (they wrote to us, so they can be reached), with their
+    LINE profile when it is known (written in the same INSERT, not updated afterwards)."""
     user = find(session, line_user_id)
     if user is not None:
         return user, False
     user = User(line_user_id=line_user_id, is_reachable=True, followed_at=clock.now())
+    apply_profile(user, profile)
     session.add(user)
     session.flush()
     return user, True

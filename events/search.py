@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jaconv
@@ -35,6 +35,7 @@ FILLERS = ["のときは", "のとき", "ときは", "どうなりますか", "�
            "なに", "何", "ですか", "です", "ください", "の予定", "予定", "開催", "やってる", "やる", "って", "?", "!",
            "、", "。", "~", "〜", "いべんと", "events", "event", "what's on", "whats on", "when is", "when", "is",
            "the", "in", "on", "please", "what", "are", "there", "any"]
+_FILLERS_LONGEST_FIRST = sorted(FILLERS, key=len, reverse=True)
 EVENT_WORDS = ("いべんと", "event", "もよおし", "催し", "行事", "ぎょうじ", "what's on", "whats on")
 CATEGORY_WORDS = {
     "こども": ("こども", "kids", "children", "family", "おやこ", "親子"),
@@ -99,18 +100,18 @@ for _category, _words in CATEGORY_WORDS.items():
     CATEGORY_WORDS[_category] = (*_words, *(fold(w) for w in labels(f"category.{_category}")))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Query:
-    """What the resident asked for."""
+    """What the resident asked for (frozen: parse() hands the same one to everyone who typed the same words)."""
 
     text: str
     dates: DateRange | None = None
     bad_date: str | None = None  # a date that does not exist (2月30日): say so rather than guess
     unknown_date: str | None = None  # a date-like phrase not understood (翌日, 第3週): say so, never list everything
-    categories: set[str] = field(default_factory=set)
+    categories: frozenset[str] = frozenset()
     rest: str = ""  # what is left once dates, categories and filler words are taken out: a name or a venue
     wants_events: bool = False  # the word イベント / events on its own
-    topics: list[str] = field(default_factory=list)  # Topic values and STATUS, in the order asked
+    topics: tuple[str, ...] = ()  # Topic values and STATUS, in the order asked
     free: bool = False  # 無料 named: a filter (無料のイベント), or the fee topic of a named event
 
     @property
@@ -118,17 +119,18 @@ class Query:
         return bool(self.dates or self.bad_date or self.unknown_date or self.categories or self.wants_events)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str, today: dt.date) -> Query:
+    """What the text asks for, read against `today`. Kept for the same words on the same day: a rich menu's button
+    sends the same text for everyone who taps it, and a busy hour is many people asking the same."""
     reading = dates.read(text, today)
     rest = fold(reading.rest)
-    query = Query(text=text, dates=reading.range, bad_date=reading.bad, unknown_date=reading.unknown)
-    query.free = any(w in rest for w in _FREE) or "タダ" in text  # (ただ alone is a common word)
-    query.topics, rest = _topics(rest)
+    free = any(w in rest for w in _FREE) or "タダ" in text  # (ただ alone is a common word)
+    topics, rest = _topics(rest)
     # Category words stay in `rest` too: "まつり" may also be part of a name (区民まつり).
-    query.categories = {category for category, words in CATEGORY_WORDS.items() if any(w in rest for w in words)}
-    if any(w in rest for w in EVENT_WORDS):
-        query.wants_events = True
-    for filler in sorted(FILLERS, key=len, reverse=True):
+    categories = frozenset(category for category, words in CATEGORY_WORDS.items() if any(w in rest for w in words))
+    wants_events = any(w in rest for w in EVENT_WORDS)
+    for filler in _FILLERS_LONGEST_FIRST:
         if re.fullmatch(r"[a-z' ]+", filler):
             rest = re.sub(rf"\b{re.escape(filler)}\b", " ", rest)
         else:
@@ -136,8 +138,10 @@ def parse(text: str, today: dt.date) -> Query:
     # particles left at either end ("八幡屋公園の", "の区民まつり"); inside a name they stay (ぴくにっく)
     # (a lone kana left by a typo's alignment, ちゅうしゃじょお → お, names nothing)
     parts = [part.strip("はのをがにでへもか") for part in rest.split()]
-    query.rest = " ".join(p for p in parts if not re.fullmatch(r"[\u3041-\u309f]?", p)).strip()
-    return query
+    rest = " ".join(p for p in parts if not re.fullmatch(r"[\u3041-\u309f]?", p)).strip()
+    return Query(text=text, dates=reading.range, bad_date=reading.bad, unknown_date=reading.unknown,
+                 categories=categories, rest=rest,
+                 wants_events=wants_events, topics=tuple(topics), free=free)
 
 
 _TOPICS = {topic: tuple(dict.fromkeys(fold(w) if not w.isascii() else w for w in words))

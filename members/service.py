@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import clock
@@ -523,7 +523,10 @@ def _unlink(work: Work, member: Member) -> None:
         work.outbox.switch_menu(session, user=user, menu=None)
 
 
+_MEMBER_OF = select(Member).where(Member.user_id == bindparam("user_id"), Member.active.is_(True))  # (built once)
+
+
 def member_of(session: Session, user: User | None) -> Member | None:
     if user is None:
         return None
-    return session.scalars(select(Member).where(Member.user_id == user.id, Member.active.is_(True))).one_or_none()
+    return session.scalars(_MEMBER_OF, {"user_id": user.id}).one_or_none()
