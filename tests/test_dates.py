@@ -389,3 +389,14 @@ def test_english_readers_get_the_range_in_english(bot: Bot, line: FakeLine, ward
     assert "Wed 30 September has already passed" in texts(phone.say("yesterday"))
     assert "could not read the date" in texts(phone.say("第3週のイベント"))
     assert "Minato Picnic" in texts(phone.say("this weekend")) or "みなとピクニック" in texts(phone.say("this weekend"))
+
+
+def test_a_question_is_kept_for_its_day_only_and_cannot_be_changed_by_whoever_gets_it() -> None:
+    today, tomorrow = dt.date(2026, 12, 3), dt.date(2026, 12, 4)
+    first = search.parse("明日のイベント", today)
+    assert search.parse("明日のイベント", today) is first  # the same words the same day: read once
+    assert first.dates is not None and first.dates.start == tomorrow
+    next_day = search.parse("明日のイベント", tomorrow)
+    assert next_day.dates is not None and next_day.dates.start == dt.date(2026, 12, 5)
+    with pytest.raises(AttributeError):  # (dataclasses.FrozenInstanceError)
+        first.rest = "ほかの人の言葉"  # type: ignore[misc]
