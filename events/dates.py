@@ -647,7 +647,8 @@ def _rules() -> list[Rule]:
 
     # weekdays: 水曜日, 水曜, (水), すいようび, Wednesday, next Saturday, 次の土曜, 先週の土曜
     prefix = r"(?:(?:次|つぎ|今度|こんど|この|毎週)\s*の?\s*)?"
-    add(prefix + r"([月火水木金土日])\s*曜\s*日?", lambda m, today: _weekday(WEEKDAY_KANJI[m.group(1)])(today))
+    add(prefix + r"([月火水木金土日])\s*(?:曜|よう)\s*(?:日|び)?",  # also 水よう日, 水ようび
+        lambda m, today: _weekday(WEEKDAY_KANJI[m.group(1)])(today))
     add(prefix + r"(げつ|か|すい|もく|きん|ど|にち)ようび?",
         lambda m, today: _weekday(WEEKDAY_KANA[m.group(1)])(today))
     add(r"\(\s*([月火水木金土日])\s*(?:曜\s*日?)?\s*\)", lambda m, today: _weekday(WEEKDAY_KANJI[m.group(1)])(today))
@@ -724,7 +725,7 @@ for _year_now in (dt.date.today().year, dt.date.today().year + 1):
     holidays_of(_year_now)  # jpholiday works out a year on first use (~0.3 ms): not during a resident's question
 # what looks like a date although no rule above read it (翌日, 第3週, 10月頃の終わり): the answer says so
 DATE_LIKE = re.compile(
-    r"第\s*\d+\s*週|\d+\s*(?:年|月|日|週|旬|曜|か月|ヶ月|ヵ月|け月|箇月)|\d+\s*/\s*\d+|[月火水木金土日]\s*曜|曜日|"
+    r"第\s*\d+\s*週|\d+\s*(?:年|月|日|週|旬|曜|か月|ヶ月|ヵ月|け月|箇月)|\d+\s*/\s*\d+|[月火水木金土日]\s*(?:曜|よう\s*[日び])|曜日|"
     r"(?:今|来|再来|先|前|翌|次|毎|昨|去|同|当|前の|次の|翌々|あと)\s*(?:週|月|年|日)|"
     r"上旬|中旬|下旬|初旬|月末|月初|年末|年始|年度|週末|週明け|連休|祝日|祭日|休日|令和|平成|昭和|"
     r"\b(?:yesterday|tomorrow|weekend|week|month|year|(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|"

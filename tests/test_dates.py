@@ -400,3 +400,14 @@ def test_a_question_is_kept_for_its_day_only_and_cannot_be_changed_by_whoever_ge
     assert next_day.dates is not None and next_day.dates.start == dt.date(2026, 12, 5)
     with pytest.raises(AttributeError):  # (dataclasses.FrozenInstanceError)
         first.rest = "ほかの人の言葉"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("words", "day"), [
+    ("来週の水よう日", dt.date(2026, 12, 9)),  # half kanji, half kana, as children and phones write it
+    ("来週の水ようび", dt.date(2026, 12, 9)),
+    ("土ようび", dt.date(2026, 12, 5)),
+    ("日よう日", dt.date(2026, 12, 6)),
+])
+def test_a_weekday_written_half_in_kana_narrows_the_week(words: str, day: dt.date) -> None:
+    reading = dates.read(f"{words}のイベント", dt.date(2026, 12, 3))  # a Thursday
+    assert reading.range is not None and (reading.range.start, reading.range.end) == (day, day)
