@@ -120,7 +120,7 @@ def question_times(rounds: int = 200) -> list[float]:
     """A whole question read (events.search.parse: dates, the usual questions with their typos, categories), each
     time as if for the first time: parse() keeps its answer for the same words on the same day."""
     today = clock.today_jst()
-    uncached = search.parse.__wrapped__
+    uncached = search.parse_uncached
     times = []
     for _ in range(rounds):
         for question in QUESTIONS:

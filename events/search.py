@@ -119,10 +119,17 @@ class Query:
         return bool(self.dates or self.bad_date or self.unknown_date or self.categories or self.wants_events)
 
 
-@functools.lru_cache(maxsize=4096)
+KEPT_TEXT = 200  # questions up to this long are kept (a long text is rarely sent twice, and would fill memory)
+
+
 def parse(text: str, today: dt.date) -> Query:
     """What the text asks for, read against `today`. Kept for the same words on the same day: a rich menu's button
     sends the same text for everyone who taps it, and a busy hour is many people asking the same."""
+    return _parse_kept(text, today) if len(text) <= KEPT_TEXT else parse_uncached(text, today)
+
+
+def parse_uncached(text: str, today: dt.date) -> Query:
+    """parse(), read anew every time."""
     reading = dates.read(text, today)
     rest = fold(reading.rest)
     free = any(w in rest for w in _FREE) or "タダ" in text  # (ただ alone is a common word)
@@ -144,6 +151,7 @@ def parse(text: str, today: dt.date) -> Query:
                  wants_events=wants_events, topics=tuple(topics), free=free)
 
 
+_parse_kept = functools.lru_cache(maxsize=4096)(parse_uncached)
 _TOPICS = {topic: tuple(dict.fromkeys(fold(w) if not w.isascii() else w for w in words))
            for topic, words in TOPIC_WORDS.items()}
 _TOPIC_ORDER = sorted(((topic, word) for topic, words in _TOPICS.items() for word in words),

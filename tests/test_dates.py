@@ -400,6 +400,9 @@ def test_a_question_is_kept_for_its_day_only_and_cannot_be_changed_by_whoever_ge
     assert next_day.dates is not None and next_day.dates.start == dt.date(2026, 12, 5)
     with pytest.raises(AttributeError):  # (dataclasses.FrozenInstanceError)
         first.rest = "ほかの人の言葉"  # type: ignore[misc]
+    long = "明日のイベント" + "　" * search.KEPT_TEXT  # a long text is read anew, not kept
+    assert search.parse(long, today) is not search.parse(long, today)
+    assert search.parse(long, today).dates == first.dates
 
 
 @pytest.mark.parametrize(("words", "day"), [
