@@ -66,7 +66,9 @@ TOKEN = "test-access-token"
 ADMIN = "test-admin-token-0123456789abcdef"
 
 
-SHIPPED_QUIET_HOURS: dict[str, int] = {"quiet_hours_start": 21, "quiet_hours_end": 8}  # as config.py ships them
+# the quiet hours as config.py ships them (21:00-08:00), read from its defaults
+SHIPPED_QUIET_HOURS: dict[str, int] = {name: Settings.model_fields[name].default
+                                       for name in ("quiet_hours_start", "quiet_hours_end")}
 
 
 def make_settings(database_url: str, line: FakeLine | None, **overrides: Any) -> Settings:
