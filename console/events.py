@@ -34,7 +34,7 @@ from console.deps import (
     templates,
 )
 from db.models import Event
-from events import service, venues
+from events import messages, service, venues
 from events.schema import (
     CANCELLED,
     DAY_LABELS,
@@ -146,7 +146,15 @@ def _day_panel(request: Request, session: Session, event: Event | None, form: An
             # what was said last stays in the panel: the same tap again tells nobody twice
             "message": str(form.get("message", "")) if form else (event.status_message or ""),
             "rain": bool(form.get("rain")) if form else event.status == Status.RAIN_CANCELLED,
-            "said": event.status_at is not None}
+            "said": event.status_at is not None,
+            # the notice each button sends (staff's message is added below it), shown before the tap
+            "previews": {**{day.value: _preview(event, day.status(), day.label) for day in DayStatus},
+                         "rain": _preview(event, Status.RAIN_CANCELLED, DayStatus.CANCELLED.label)}}
+
+
+def _preview(event: Event, status: Status, label: str) -> dict[str, str]:
+    head, body = messages.day_notice_lines(event, status)
+    return {"head": head, "body": body, "label": label}
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)

@@ -100,11 +100,18 @@ def topics_of(event: Event) -> list[str]:
     return [topic for topic in Topic if answers_topic(event, topic)]
 
 
+def day_notice_lines(event: Event, status: str, lang: str = "ja") -> tuple[str, str]:
+    """The push on the day with this status, without staff's message: (【中止】港区民まつり（10月18日(日)）,
+    中止します。). The console shows it before the tap."""
+    state = t(f"event.day.state.{status}", lang)
+    return (t("event.day.notice", lang, state=state, title=name(event, lang), when=when(event, lang)),
+            t(f"event.day.{status}", lang))
+
+
 def day_notice(event: Event, lang: str = "ja") -> Message:
     """The push on the day: 【中止】港区民まつり（10月18日(日)）\n雨のため中止します。…"""
-    state = t(f"event.day.state.{event.status}", lang)
-    head = t("event.day.notice", lang, state=state, title=name(event, lang), when=when(event, lang))
-    body = t(f"event.day.{event.status}", lang) + (f"\n{event.status_message}" if event.status_message else "")
+    head, body = day_notice_lines(event, event.status, lang)
+    body += f"\n{event.status_message}" if event.status_message else ""
     return text(f"{head}\n{body}"[:4900], [quick_reply(postback_action(t("event.btn.detail", lang), "event.detail",
                                                                        e=event.id))])
 

@@ -321,6 +321,11 @@ def faq_of(events: list[Event], text: str) -> tuple[Event, dict[str, Any]] | Non
     return None
 
 
+def is_subscribed(session: Session, *, user: User, event: Event) -> bool:
+    return session.scalar(select(EventSubscription.id).where(EventSubscription.event_id == event.id,
+                                                             EventSubscription.user_id == user.id)) is not None
+
+
 def subscribe(session: Session, *, user: User, event: Event) -> bool:
     """リマインドする: True when newly subscribed."""
     exists = session.scalars(select(EventSubscription).where(EventSubscription.event_id == event.id,

@@ -12,6 +12,7 @@ from bot.postback import InvalidPostback
 from bot.texts import labels, t
 from db.models import Event
 from events import dates, messages, search, service
+from events.schema import CANCELLED, Visibility
 from handlers.common import with_menu
 from handlers.router import Context, Router, text_is, typed
 
@@ -68,13 +69,27 @@ def on_question(ctx: Context) -> None:
             ctx.reply(text(ctx.t("event.none", words=""), suggestions))
         return
     replies = [messages.carousel(found.events, base, ctx.lang)]
-    if query.free and not found.named:  # 無料のイベント: say what the cards are
-        replies.insert(0, text(ctx.t("event.free_heading", n=len(found.events) + found.more)))
+    if not (found.named and len(found.events) == 1):  # say what the cards are: how the question was read
+        replies.insert(0, text(_lead(ctx, found)))
     if found.more:
         replies.append(text(ctx.t("event.more", n=found.more)))
     ctx.reply(*replies)
     if ctx.user is not None:
         service.remember_inquiry(ctx.session, user=ctx.user, events=found.events)
+
+
+def _lead(ctx: Context, found: service.Found) -> str:
+    """これからのイベントは 5件です。 / 再来週（12月14日(月)〜12月20日(日)）のイベントは 2件です。"""
+    query, n = found.query, len(found.events) + found.more
+    if query.free:
+        return ctx.t("event.free_heading", n=n)
+    if query.dates:
+        return ctx.t("event.found_in_range", n=n, words=dates.describe(query.dates, ctx.lang, clock.today_jst()))
+    if names := [ctx.t(f"category.{c}") for c in sorted(query.categories) if f"category.{c}" in messages.CATEGORY_KEYS]:
+        return ctx.t("event.found_in_category", n=n, category=ctx.t("event.dates.list_sep").join(names))
+    if found.named and query.rest:
+        return ctx.t("event.found_named", n=n, words=query.rest)
+    return ctx.t("event.found", n=n)
 
 
 def _answer_topics(ctx: Context, found: service.Found) -> None:
@@ -153,8 +168,25 @@ def on_detail(ctx: Context) -> None:
         _detail(ctx, event)
 
 
+def _next_steps(ctx: Context, event: Event, *, after: str) -> list[dict[str, Any]]:
+    """What one can do next with the event just answered about (never a dead end): its map, its details, a
+    reminder (or stopping it), and back to the events. after: the button key just answered."""
+    items = []
+    if after != "event.btn.map" and event.latitude is not None and event.longitude is not None:
+        items.append(quick_reply(postback_action(ctx.t("event.btn.map"), "event.map", e=event.id)))
+    if after != "event.btn.detail":
+        items.append(quick_reply(postback_action(ctx.t("event.btn.detail"), "event.detail", e=event.id)))
+    if ctx.user is not None and event.visibility == Visibility.PUBLIC and event.status not in CANCELLED:
+        if service.is_subscribed(ctx.session, user=ctx.user, event=event):
+            items.append(quick_reply(postback_action(ctx.t("event.btn.unremind"), "event.unsubscribe", e=event.id)))
+        else:
+            items.append(quick_reply(postback_action(ctx.t("event.btn.remind"), "event.remind", e=event.id)))
+    return [*items, quick_reply(message_action(ctx.t("qr.events")))]
+
+
 def _detail(ctx: Context, event: Event) -> None:
-    ctx.reply(messages.detail(event, ctx.settings.public_base_url, ctx.lang))
+    ctx.reply(with_quick_replies(messages.detail(event, ctx.settings.public_base_url, ctx.lang),
+                                 _next_steps(ctx, event, after="event.btn.detail")))
     if ctx.user is not None:  # what 「地図」 typed next refers to
         service.remember_inquiry(ctx.session, user=ctx.user, events=[event])
 
@@ -170,7 +202,7 @@ def _map(ctx: Context, event: Event) -> None:
         ctx.reply(text(ctx.t("event.no_map", title=messages.title(event, ctx.lang))))
         _detail(ctx, event)
     else:
-        ctx.reply(messages.location(event))
+        ctx.reply(with_quick_replies(messages.location(event), _next_steps(ctx, event, after="event.btn.map")))
 
 
 def _calendar(ctx: Context, event: Event) -> None:
@@ -189,16 +221,25 @@ def _remind(ctx: Context, event: Event) -> None:
     if ctx.user is None:
         return
     title = messages.title(event, ctx.lang)
-    if service.subscribe(ctx.session, user=ctx.user, event=event):
-        ctx.reply(text(ctx.t("event.remind_ok", title=title)))
-    else:
-        ctx.reply(text(ctx.t("event.remind_already", title=title)))
+    said = ctx.t("event.remind_ok" if service.subscribe(ctx.session, user=ctx.user, event=event)
+                 else "event.remind_already", title=title)
+    reminders = quick_reply(postback_action(ctx.t("settings.list"), "settings.list"))
+    ctx.reply(text(said, [*_next_steps(ctx, event, after="event.btn.remind"), reminders]))
+
+
+def _unremind(ctx: Context, event: Event) -> None:
+    """リマインドをやめる typed: for the event just looked at."""
+    assert ctx.user is not None
+    removed = service.unsubscribe(ctx.session, user=ctx.user, event_id=event.id)
+    ctx.reply(with_menu(ctx, ctx.t("settings.unsubscribed" if removed else "event.remind_none",
+                                   title=messages.title(event, ctx.lang))))
 
 
 # -- a card's button label typed: 「詳しく」, 「地図」... refer to the events the user was shown last
 
 CARD_BUTTONS = {"event.btn.detail": ("event.detail", _detail), "event.btn.map": ("event.map", _map),
-                "event.btn.calendar": ("event.calendar", _calendar), "event.btn.remind": ("event.remind", _remind)}
+                "event.btn.calendar": ("event.calendar", _calendar), "event.btn.remind": ("event.remind", _remind),
+                "event.btn.unremind": ("event.unsubscribe", _unremind)}
 CARD_WORDS = {**{label.casefold(): key for key in CARD_BUTTONS for label in labels(key)},
               **{w: "event.btn.detail" for w in typed("詳細", "くわしく", "もっと詳しく", "details", "detail")},
               **{w: "event.btn.map" for w in typed("ちず", "マップ", "場所", "ばしょ", "map")}}

@@ -45,6 +45,7 @@ def test_the_day_panel_asks_again_when_the_count_changed(client: Any, sessions: 
     token = logged_in(client, sessions)
     page = client.get(f"/console/events/{event_id}").text
     assert 'id="day-status"' in page and "<strong>3人</strong>にすぐお知らせが届きます" in page
+    assert "とどく文面" in page and "\n中止します。</pre>" in page  # the notice, before the tap (without script too)
     # the page said 2 (someone subscribed since): asked again, with the new count, nothing sent yet
     asked = client.post(f"/console/events/{event_id}/day", data={"csrf": token, "day": "cancelled", "notify": "2",
                                                                   "message": "強風のため中止します"})
@@ -118,8 +119,18 @@ def test_browser_the_day_status_in_one_tap(database_url: str, sessions: Any, lin
         assert page.locator("#day-status").bounding_box()["y"] < page.locator("input[name=title]").bounding_box()["y"]
         assert "3人" in page.inner_text("#day-count")
         screenshot(page, f"console-event-day-{width}")
+        # the notice's words are on the page before the tap, with the message as it is typed
+        preview = page.locator("#day-preview [data-preview-text]")
+        assert preview.inner_text().splitlines()[1] == "中止します。"
+        page.hover("#day-status button[value=held]")
+        assert preview.inner_text().splitlines()[1] == "予定どおり開催します。"
+        assert preview.inner_text().startswith("【開催】")
         page.fill("#day-status textarea[name=message]", "雨のため、本日は中止します。")
         page.check("#day-status input[name=rain]")
+        page.hover("#day-status button[value=cancelled]")
+        assert preview.inner_text().splitlines()[1:] == ["雨のため中止します。", "雨のため、本日は中止します。"]
+        assert preview.inner_text().startswith("【雨天中止】")
+        screenshot(page, f"console-event-day-preview-{width}")
         page.click("#day-status button[value=cancelled]")
         page.wait_for_selector("p.notice:has-text('当日の状況を更新しました。3人にお知らせしました。')")
         assert page.inner_text("#day-now") == "雨天中止"

@@ -101,8 +101,9 @@ def test_cards_have_details_map_calendar_and_remind(bot: Bot, line: FakeLine, wa
     event_id = int(calendar_link.rsplit("/", 1)[-1].removesuffix(".ics"))
     assert "港区民まつりを開催します" in texts(phone.tap("詳しく", answer))
     where = phone.tap("地図", answer)
-    assert where == [{"type": "location", "title": "八幡屋公園一帯", "address": "大阪市港区田中3丁目",
-                      "latitude": 34.6647, "longitude": 135.4499}]
+    assert [{k: v for k, v in m.items() if k != "quickReply"} for m in where] == [
+        {"type": "location", "title": "八幡屋公園一帯", "address": "大阪市港区田中3丁目",
+         "latitude": 34.6647, "longitude": 135.4499}]
     assert "リマインドを登録しました" in texts(phone.tap("リマインドする", answer))
     assert "もうリマインドに登録されています" in texts(phone.tap("リマインドする", answer))
     ics = bot.client.get(f"/events/{event_id}.ics")
@@ -491,3 +492,41 @@ def test_map_typed_for_an_event_without_a_place_says_so(bot: Bot, line: FakeLine
     phone.say("オープンファクトリー")
     where = phone.say("地図")
     assert "地図の場所が登録されていません" in texts(where) and "港区内の工場" in texts(where)
+
+
+def _quick_labels(messages: list[dict[str, Any]]) -> list[str]:
+    return [item["action"]["label"] for item in messages[-1].get("quickReply", {}).get("items", [])]
+
+
+def test_details_map_and_reminder_lead_on_never_to_a_dead_end(bot: Bot, line: FakeLine, ward: Any) -> None:
+    """After 詳しく, 地図 and リマインドする the resident can go on: the map, the details, a reminder or stopping it
+    (tapped or typed), and back to the events."""
+    phone = Phone(bot, line, new_user_id())
+    cards = phone.say("区民まつり")
+    assert _quick_labels(phone.tap("詳しく", cards)) == ["地図", "リマインドする", "イベント"]
+    assert _quick_labels(phone.tap("地図", cards)) == ["詳しく", "リマインドする", "イベント"]
+    reminded = phone.tap("リマインドする", cards)
+    assert "リマインドを登録しました" in texts(reminded)
+    assert _quick_labels(reminded) == ["地図", "詳しく", "リマインドをやめる", "イベント", "リマインド一覧"]
+    assert _quick_labels(phone.tap("詳しく", cards)) == ["地図", "リマインドをやめる", "イベント"]
+    stopped = phone.tap("リマインドをやめる", reminded)
+    assert "リマインドを解除しました" in texts(stopped)
+    assert "リマインドする" in _quick_labels(phone.tap("詳しく", cards))
+    phone.tap("リマインドする", cards)
+    assert "リマインドを解除しました" in texts(phone.say("リマインドをやめる"))  # typed: the event looked at last
+    assert "登録されていません" in texts(phone.say("リマインドをやめる"))
+    # an event without a place offers no map
+    phone.say("オープンファクトリー")
+    assert _quick_labels(phone.say("詳しく")) == ["リマインドする", "イベント"]
+
+
+def test_a_list_of_cards_says_how_the_question_was_read_and_how_many(bot: Bot, line: FakeLine, ward: Any) -> None:
+    phone = Phone(bot, line, new_user_id())
+    assert texts(phone.say("イベント")).startswith("これからのイベントは 6件です。")
+    assert texts(phone.say("来週のイベント")).startswith("来週（10月5日(月)〜10月11日(日)）のイベントは 2件です。")
+    assert texts(phone.say("10/17")).startswith("10月17日(土)のイベントは 1件です。")
+    assert texts(phone.say("子どものイベント")).startswith("こどものイベントは 3件です。")
+    assert texts(phone.say("八幡屋公園")).startswith("「八幡屋公園」のイベントは 3件です。")
+    assert "件です" not in texts(phone.say("わんぱくまつり"))  # an event named: its card says it
+    phone.say("English")
+    assert texts(phone.say("next week")).startswith("Events from Mon 5 October to Sun 11 October: 2.")

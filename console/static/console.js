@@ -31,6 +31,27 @@ document.addEventListener("DOMContentLoaded", () => {
     form.classList.remove("sending");
   }));
 
+  // 当日の状況: the notice a button sends, with the message typed, for the button pointed at (by default 中止).
+  const preview = document.getElementById("day-preview");
+  if (preview) {
+    const form = preview.closest("form");
+    const notices = JSON.parse(preview.dataset.previews);
+    const message = form.querySelector("textarea[name=message]");
+    const rain = form.querySelector("input[name=rain]");
+    let chosen = "cancelled";
+    const show = () => {
+      const notice = notices[chosen === "cancelled" && rain && rain.checked ? "rain" : chosen];
+      preview.querySelector("[data-preview-label]").textContent = notice.label;
+      preview.querySelector("[data-preview-text]").textContent =
+        [notice.head, notice.body, message.value.trim()].filter(Boolean).join("\n");
+    };
+    form.querySelectorAll("button[name=day]").forEach((button) => ["mouseenter", "focus"].forEach((kind) =>
+      button.addEventListener(kind, () => { chosen = button.value; show(); })));
+    message.addEventListener("input", show);
+    if (rain) rain.addEventListener("change", show);
+    show();
+  }
+
   // In the compose form, show only the fields of the chosen message type.
   document.querySelectorAll("[data-slot]").forEach((slot) => {
     const select = slot.querySelector("[data-kind]");
