@@ -104,6 +104,13 @@ def test_subcommittees_are_created_renamed_merged_and_retired_in_the_console(cli
     assert "部会名を変えました。" in page.text and "防災・減災部会" in page.text
     refused = client.post(f"/console/members/subcommittees/{ids['安全・安心部会']}/retire", data={"csrf": csrf})
     assert refused.status_code == 422 and "まだ委員が1人います" in refused.text
+    # the list offers 廃止する only where it can be done, and never preselects a merge target
+    card = page.text.split(f'id="subcommittee-{ids["安全・安心部会"]}"')[1].split("</section>")[0]
+    assert "廃止する</button>" not in card and "廃止できるのは 委員がいない部会だけです（いま 1人" in card
+    assert '<option value="" selected disabled>えらんでください</option>' in card
+    assert "廃止する</button>" in page.text.split(f'id="subcommittee-{ids["防災部会"]}"')[1].split("</section>")[0]
+    unchosen = client.post(f"/console/members/subcommittees/{ids['安全・安心部会']}/merge", data={"csrf": csrf})
+    assert unchosen.status_code == 422 and member_named(sessions, "市岡 五月").subcommittee_id == ids["安全・安心部会"]
     client.post(f"/console/members/subcommittees/{ids['安全・安心部会']}/merge",
                 data={"csrf": csrf, "into": "まちづくり部会"})
     assert member_named(sessions, "市岡 五月").subcommittee_id == ids["まちづくり部会"]
