@@ -82,6 +82,7 @@ JA: dict[str, str] = {
     "survey.multi_none": "いまは 何も えらんでいません。えらんでから「決定」を押してください。",
     "survey.multi_next": "ほかにもあれば えらんでください。えらび終わったら「決定」を押してください。",
     "survey.multi_alone": "「{choice}」は ほかと いっしょには えらべないので、ほかの選択を はずしました。\nよければ「決定」を押してください。",
+    "survey.multi_dropped": "「{dropped}」は ほかと いっしょには えらべないので、はずしました。\nほかにもあれば えらんでください。えらび終わったら「決定」を押してください。",
     "survey.untick": "{choice}（取り消し）",
     "survey.previous_answer": "前の答えは「{answer}」でした。",
     "survey.anonymous": "匿名のアンケートです。お名前は 回答といっしょに記録されません。",

@@ -195,6 +195,27 @@ def on_control_word(ctx: Context) -> None:
     on_survey_word(ctx)
 
 
+def _choice_of_a_sent_survey(ctx: Context) -> bool:
+    """「そう思う」 typed by a member who has sent the survey already (a choice of an old message, typed)."""
+    member = ctx.member() if len(ctx.text) <= CHOICE_TYPED else None
+    if member is None:
+        return False
+    typed = ctx.text.strip()
+    ctx.memo["sent"] = next((survey for survey in surveys.sent_while_open(ctx.session, member)
+                             if any(typed in q.choices for q in surveys.template_of(ctx.session, survey).questions)),
+                            None)
+    return ctx.memo["sent"] is not None
+
+
+CHOICE_TYPED = 40  # longer texts are not a choice typed
+
+
+@router.message(_choice_of_a_sent_survey)
+def on_choice_after_sending(ctx: Context) -> None:
+    """Say the answers are in, rather than not understanding them (or offering to send them as ご意見)."""
+    ctx.reply(with_menu(ctx, ctx.t("survey.already_sent", title=ctx.memo["sent"].title)))
+
+
 def _typed_step(ctx: Context, scene: Answering) -> Step:
     """The buttons' labels typed do what the buttons do; anything else is an answer to the current question."""
     typed, question = ctx.text, scene.current

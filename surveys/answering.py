@@ -158,11 +158,16 @@ class Answering:
         """Tick or untick a choice; an exclusive one (「特にない」) unticks the others, and another unticks it."""
         ticked = set(self.response.pending) ^ {choice}
         alone = choice in ticked and choice in question.exclusive and len(ticked) > 1
+        dropped = [c for c in question.exclusive if c in ticked and c != choice] if choice in ticked else []
         if choice in ticked:
             ticked = {choice} if choice in question.exclusive else ticked - set(question.exclusive)
         self.response.pending = [c for c in question.choices if c in ticked]
         self.response.updated_at = clock.now()
-        return Step("ticked", question, "survey.multi_alone" if alone else None, {"choice": choice})
+        if alone:  # 特にない after others: the others go
+            return Step("ticked", question, "survey.multi_alone", {"choice": choice})
+        if dropped:  # another after 特にない: 特にない goes; say so rather than untick it silently
+            return Step("ticked", question, "survey.multi_dropped", {"choice": choice, "dropped": "、".join(dropped)})
+        return Step("ticked", question)
 
     def finish_multiple(self, question: Question) -> Step:
         if question.kind != "multiple":

@@ -171,7 +171,10 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     assert "えらんだもの: 特にない\n" in texts(ticked) and "✓部会ごとの配席" not in str(actions(ticked))
     assert "ほかの選択を はずしました" in texts(ticked)
     ticked = phone.tap("資料の事前送付（1週間前）", ticked)
+    said = "えらんだもの: 資料の事前送付（1週間前）\n「特にない」は ほかと いっしょには えらべないので、はずしました。"
+    assert said in texts(ticked)  # said, not unticked silently
     ticked = phone.tap("部会ごとの配席", ticked)
+    assert "はずしました" not in texts(ticked)
     assert "えらんだもの: 資料の事前送付（1週間前）、部会ごとの配席\n" in texts(ticked)
     ticked = phone.tap("✓資料の事前送付（1週間前）", ticked)  # unticked again
     assert "えらんだもの: 部会ごとの配席\n" in texts(ticked)
@@ -200,6 +203,9 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     # answers are final: the summary's buttons no longer change anything
     assert "送信済み" in texts(phone.tap("送信", summary))
     assert "回答を送信済みです" in texts(phone.say("アンケート"))  # not "no survey open"
+    late = phone.say("そう思う")  # a choice typed afterwards: said to be in, not offered as ご意見
+    assert "回答を送信済みです" in texts(late) and "ご意見として" not in texts(late)
+    assert "ご意見として" in texts(phone.say("そう思いますが、資料はもう少し早くほしいです"))  # not a choice
     with sessions() as session:
         assert session.scalars(select(SurveyResponse)).one().status == "submitted"
 
