@@ -118,7 +118,24 @@ class Query:
     def has_intent(self) -> bool:
         return bool(self.dates or self.bad_date or self.unknown_date or self.categories or self.wants_events)
 
+    @property
+    def remark(self) -> bool:
+        """A usual question's word inside a remark, not a question (駅前の駐輪場が足りません, 料金が高すぎると思います):
+        many other words and nothing that asks. It is an opinion to offer sending, not a question to answer."""
+        folded = fold(self.text)
+        return _ASKS.search(folded) is None and (len(self.rest) >= REMARK_REST or _WISHES.search(folded) is not None)
 
+
+REMARK_REST = 6  # characters left beside a topic's word from which a text without a question word is a remark
+# what makes a text a question: a question mark, a question ending, a question word, asking for what there is
+_ASKS = re.compile("|".join([r"[?？]",
+                             r"(?:か|かな|の|かね)[。.!！\s]*$", r"いつ(?!も)", r"is\s+there", r"can\s+i", *"""
+    どこ なに なん 何 いくら どう どれ だれ 誰 ある あり でき 使え つかえ 行け いけ 入れ はいれ おしえ 教え
+    知りたい しりたい 大丈夫 だいじょうぶ what where when how""".split()]), re.IGNORECASE)
+# what makes a short text a remark: a wish or a judgement (駐車場を増やしてください, トイレが汚いと思います)
+_WISHES = re.compile("|".join([r"[てで](?:ください|下さい|くださ|ほしい|欲しい)", *"""
+    願いします おねがい 困ります こまります 思います おもいます 足りない たりない 足りません たりません すぎ
+    ひどい 不便 ふべん""".split()]))
 KEPT_TEXT = 200  # questions up to this long are kept (a long text is rarely sent twice, and would fill memory)
 
 

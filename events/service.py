@@ -221,6 +221,8 @@ def find(session: Session, *, member: Member | None, text: str) -> Found | None:
         chosen = [e for e in candidates if _in_categories(e, query.categories)]
     elif query.dates or query.wants_events:
         chosen = candidates
+    elif query.topics and query.remark:
+        return None  # 駅前の駐輪場が足りません: an opinion, not a question about events
     elif query.topics or (query.free and not query.rest):
         return Found([], 0, query)  # a question on its own (駐車場ある？): about the event just seen, or all
     else:

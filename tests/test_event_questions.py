@@ -84,6 +84,31 @@ def test_words_that_ask_no_usual_question_are_left_alone(words: str) -> None:
     assert search.parse(words, NOW.date()).topics == ()
 
 
+REMARKS = ["駅前の駐輪場が足りません", "トイレが汚いので掃除してほしい", "料金が高すぎると思います",
+           "会場までのアクセスが悪いので改善してほしいです", "駐車場を増やしてください",
+           "公園のトイレはいつも混んでいて困ります"]
+QUESTIONS = ["駐輪場は何時まで使えますか", "子どもと自転車で行きたいんですけど駐輪場ありますか",
+             "駐車場を教えてください", "トイレ、おむつ替えできるところある", "ペット連れて行っても大丈夫な駐車場",
+             "雨天時"]
+
+
+@pytest.mark.parametrize("words", REMARKS + QUESTIONS)
+def test_a_usual_questions_word_in_a_remark_is_not_a_question(words: str) -> None:
+    """駅前の駐輪場が足りません is an opinion (offered to send as ご意見), not a question to answer with parking."""
+    query = search.parse(words, NOW.date())
+    assert query.topics and query.remark is (words in REMARKS)
+
+
+def test_a_remark_is_offered_as_an_opinion_not_answered_as_a_question(bot: Bot, line: FakeLine,
+                                                                      festivals: Any) -> None:
+    phone = Phone(bot, line, new_user_id())
+    phone.say("スポーツ交流会")  # just looked at an event: a remark is still not a question about it
+    remark = phone.say("駐車場を増やしてください")
+    assert "コインパーキング" not in texts(remark) and "ご意見として 区役所に送りますか" in texts(remark)
+    assert [a["label"] for a in actions(remark)] == ["送る", "やめる"]
+    assert "コインパーキング" in _said(phone, "駐車場はありますか")
+
+
 # --------------------------------------------------------------------------- answers in the chat
 
 
