@@ -28,6 +28,7 @@ from db.models import (
     User,
 )
 from events import messages, search
+from events.kept import detached, kept
 from events.schema import CANCELLED, MEETINGS, DayStatus, EventInput, Kind, Status, Topic, Visibility
 from members import service as members
 
@@ -188,7 +189,21 @@ class Found:
 
 
 def find(session: Session, *, member: Member | None, text: str) -> Found | None:
-    """Events for what a user (a council member, or not: None) typed; None when the text is not about events."""
+    """Events for what a user (a council member, or not: None) typed; None when the text is not about events.
+    A resident's answer is kept for a moment (events.kept): the next resident asking the same gets it at once."""
+    if member is not None or len(text) > search.KEPT_TEXT:
+        return _find(session, member=member, text=text)
+    today = clock.now().astimezone(clock.JST).date()
+    return kept(session, ("find", text, today), lambda: _kept_copy(_find(session, member=None, text=text)))
+
+
+def _kept_copy(found: Found | None) -> Found | None:
+    if found is None:
+        return None
+    return Found([detached(e) for e in found.events], found.more, found.query, named=found.named)
+
+
+def _find(session: Session, *, member: Member | None, text: str) -> Found | None:
     now = clock.now()
     today = now.astimezone(clock.JST).date()
     query = search.parse(text, today)

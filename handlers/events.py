@@ -12,6 +12,7 @@ from bot.postback import InvalidPostback
 from bot.texts import labels, t
 from db.models import Event
 from events import dates, messages, search, service
+from events.kept import kept
 from events.schema import CANCELLED, Visibility
 from handlers.common import with_menu
 from handlers.router import Context, Router, text_is, typed
@@ -68,7 +69,8 @@ def on_question(ctx: Context) -> None:
         else:
             ctx.reply(text(ctx.t("event.none", words=""), suggestions))
         return
-    replies = [messages.carousel(found.events, base, ctx.lang)]
+    replies = [kept(ctx.session, ("carousel", tuple(e.id for e in found.events), base, ctx.lang),
+                    lambda: messages.carousel(found.events, base, ctx.lang))]
     if not (found.named and len(found.events) == 1):  # say what the cards are: how the question was read
         replies.insert(0, text(_lead(ctx, found)))
     if found.more:

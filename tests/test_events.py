@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 from icalendar import Calendar
 from sqlalchemy import select
@@ -14,8 +15,20 @@ import demo
 from bot import clock
 from db.base import transaction
 from db.models import Event, Reminder, Survey
+from events import kept, service
 from tests.fakeline.server import FakeLine
-from tests.helpers import ADMIN, Bot, Phone, actions, handling_statements, link_member, new_user_id, texts, work
+from tests.helpers import (
+    ADMIN,
+    Bot,
+    Phone,
+    actions,
+    api,
+    handling_statements,
+    link_member,
+    new_user_id,
+    texts,
+    work,
+)
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 TODAY = dt.datetime(2026, 10, 1, 10, 0, tzinfo=clock.JST)  # a Thursday
@@ -530,3 +543,38 @@ def test_a_list_of_cards_says_how_the_question_was_read_and_how_many(bot: Bot, l
     assert "件です" not in texts(phone.say("わんぱくまつり"))  # an event named: its card says it
     phone.say("English")
     assert texts(phone.say("next week")).startswith("Events from Mon 5 October to Sun 11 October: 2.")
+
+
+def test_the_same_question_soon_after_is_answered_from_what_was_kept(bot: Bot, line: FakeLine, ward: Any,
+                                                                      sessions: Any) -> None:
+    """Hundreds asking 「イベント」 within seconds (issue #13): the events are read and the cards built once, for the
+    next resident too. A change to an event made by this process is in the very next answer; one it did not see (made
+    by another process) once KEPT_FOR has passed."""
+    runtime = bot.client.app.state.runtime
+    Phone(bot, line, new_user_id()).say("今月のイベント")
+    with handling_statements(runtime) as handled:
+        assert shown(Phone(bot, line, new_user_id()).say("今月のイベント")) == PUBLIC
+    assert not [s for s in handled[0] if "FROM events" in s]  # nothing read of the events: kept
+    picnic = _event_id(sessions, "みなとピクニック")
+    api(bot.client, "PATCH", f"/events/{picnic}", json={"title": "みなとピクニック（芝生広場）"})
+    assert shown(Phone(bot, line, new_user_id()).say("今月のイベント"))[0] == "みなとピクニック（芝生広場）"
+    with sessions() as session:  # written past this process's sessions, as another process would
+        session.connection().execute(sa.text("UPDATE events SET title = 'みなとピクニック（雨天時は体育館）' "
+                                             "WHERE id = :id"), {"id": picnic})
+        session.commit()
+    ward.shift(kept.KEPT_FOR + dt.timedelta(seconds=1))
+    assert shown(Phone(bot, line, new_user_id()).say("今月のイベント"))[0] == "みなとピクニック（雨天時は体育館）"
+
+
+def test_kept_events_belong_to_no_session_and_outlive_a_rollback(sessions: Any, ward: Any) -> None:
+    """A transaction that fails expires its objects: the kept events are copies, so the next resident's answer (in
+    another thread, another session) still reads them."""
+    session = sessions()
+    found = service.find(session, member=None, text="まつり")
+    assert found is not None and found.events
+    session.rollback()
+    session.close()
+    with sessions() as other:
+        again = service.find(other, member=None, text="まつり")
+        assert again is not None and [e.title for e in again.events] == [e.title for e in found.events]
+        assert all(sa.inspect(e).session is None for e in again.events)
