@@ -10,6 +10,7 @@ Message = dict[str, Any]
 TEXT_LIMIT = 5000  # UTF-16 code units
 MAX_MESSAGES_PER_REQUEST = 5
 MAX_QUICK_REPLIES = 13
+LABEL_LIMIT = 20  # characters of an action label
 
 
 def utf16_len(text: str) -> int:
@@ -29,7 +30,14 @@ def text(body: str, quick_replies: list[dict[str, Any]] | None = None) -> Messag
 
 
 def _label(label: str) -> str:
-    return label[:20].rstrip()  # LINE's limit for action labels (a cut that ends in a space drops it)
+    """Within LINE's 20 characters for an action label; an English label is cut at a word ("Wanpaku Kids'", not
+    "Wanpaku Kids' Festiv"), a Japanese one where it must (a cut that ends in a space drops it)."""
+    if len(label) <= LABEL_LIMIT:
+        return label
+    cut = label[:LABEL_LIMIT]
+    if label.isascii() and label[LABEL_LIMIT] != " " and " " in cut.strip():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip()
 
 
 def message_action(label: str, text_to_send: str | None = None) -> dict[str, Any]:

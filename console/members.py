@@ -26,7 +26,7 @@ router = APIRouter(prefix="/members")
 MY_NOTICES = {
     "retired": "退任にしました。LINEの連携も解除しました。", "renamed": "部会名を変えました。",
     "merged": "部会を統合しました。", "sub_retired": "部会を廃止しました。", "restored": "部会を再開しました。",
-    "imported": "名簿を取り込みました。",
+    "imported": "名簿を取り込みました。", "sub_created": "部会を作りました。",
 }
 FIELDS = ("name", "subcommittee", "term_end", "phone", "email", "contact_method")
 BOT_NAME = "港区 区政会議"
@@ -125,7 +125,7 @@ def create_subcommittee(request: Request, staff: Editor, form: Posted) -> Respon
             service.create_subcommittee(work, str(form.get("name", "")))
     except InputError as exc:
         return _subcommittees_page(request, staff, 422, form=form, error=exc.japanese())
-    return redirect("/console/members/subcommittees", "created")
+    return redirect("/console/members/subcommittees", "sub_created")
 
 
 def _sub(session: Session, subcommittee_id: int) -> Subcommittee:

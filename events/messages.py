@@ -164,7 +164,7 @@ def carousel(events: list[Event], base_url: str, lang: str = "ja") -> Message:
 
 def suggestions(upcoming: list[Event], lang: str = "ja") -> list[dict[str, Any]]:
     names = [(e.title_en or e.title) if lang == "en" else e.title for e in upcoming[:8]]
-    items = [quick_reply(message_action(name[:20], name)) for name in names]
+    items = [quick_reply(message_action(name, name)) for name in names]
     items.append(quick_reply(message_action(t("qr.events", lang), t("qr.events", lang))))
     return items
 

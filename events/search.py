@@ -119,11 +119,17 @@ class Query:
         return bool(self.dates or self.bad_date or self.unknown_date or self.categories or self.wants_events)
 
     @property
-    def remark(self) -> bool:
-        """A usual question's word inside a remark, not a question (駅前の駐輪場が足りません, 料金が高すぎると思います):
-        many other words and nothing that asks. It is an opinion to offer sending, not a question to answer."""
+    def wish(self) -> bool:
+        """A wish or a judgement and nothing that asks (駐車場を増やしてください, トイレが汚いと思います, I want more
+        parking): an opinion to offer sending, even about an event named, not a question to answer."""
         folded = fold(self.text)
-        return _ASKS.search(folded) is None and (len(self.rest) >= REMARK_REST or _WISHES.search(folded) is not None)
+        return _WISHES.search(folded) is not None and _ASKS.search(folded) is None
+
+    @property
+    def remark(self) -> bool:
+        """A usual question's word inside a remark, not a question: a wish, or many other words beside it and nothing
+        that asks (駅前の駐輪場が足りません). Words beside it may be an event's name: ask only when none is named."""
+        return self.wish or (len(self.rest) >= REMARK_REST and _ASKS.search(fold(self.text)) is None)
 
 
 REMARK_REST = 6  # characters left beside a topic's word from which a text without a question word is a remark
@@ -135,7 +141,9 @@ _ASKS = re.compile("|".join([r"[?？]",
 # what makes a short text a remark: a wish or a judgement (駐車場を増やしてください, トイレが汚いと思います)
 _WISHES = re.compile("|".join([r"[てで](?:ください|下さい|くださ|ほしい|欲しい)", *"""
     願いします おねがい 困ります こまります 思います おもいます 足りない たりない 足りません たりません すぎ
-    ひどい 不便 ふべん""".split()]))
+    ひどい 不便 ふべん""".split(), r"\bi (?:want|wish|would like|hope)\b", r"\bwe need\b", r"\bnot enough\b",
+    r"\btoo (?:few|small|far|dirty|expensive)\b", r"\bplease (?:add|make|build|increase|improve|fix|stop)\b"]),
+    re.IGNORECASE)
 KEPT_TEXT = 200  # questions up to this long are kept (a long text is rarely sent twice, and would fill memory)
 
 

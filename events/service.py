@@ -211,6 +211,8 @@ def _find(session: Session, *, member: Member | None, text: str) -> Found | None
         return Found([], 0, query)  # the answer says so: a date that does not exist, or has passed
     if query.unknown_date and (query.wants_events or query.categories or not query.rest):
         return Found([], 0, query)  # a date not understood in a question about events: the answer says so
+    if query.topics and query.wish and not (query.dates or query.categories or query.wants_events):
+        return None  # 区民まつりの駐車場を増やしてほしい: an opinion, about an event or not
     # Only what matching needs is read for every candidate; the few events shown are loaded whole afterwards.
     statement = select(Event.id, Event.title, Event.title_en, Event.venue, Event.keywords, Event.tags,
                        Event.kind, Event.starts_at, Event.ends_at, Event.free).where(visible_to(member))

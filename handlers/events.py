@@ -134,11 +134,11 @@ def _answer_topics(ctx: Context, found: service.Found) -> None:
 def _more_questions(ctx: Context, events: list[Event], *, asked: list[str]) -> list[dict[str, Any]]:
     """Buttons for the other questions the event answers (one event), and its details."""
     if len(events) != 1:
-        return [quick_reply(postback_action(messages.name(e, ctx.lang)[:20], "event.detail", e=e.id))
+        return [quick_reply(postback_action(messages.name(e, ctx.lang), "event.detail", e=e.id))
                 for e in events]
     event = events[0]
     others = [topic for topic in messages.topics_of(event) if topic not in asked]
-    return [quick_reply(message_action(ctx.t(f"topic.{topic}")[:20],
+    return [quick_reply(message_action(ctx.t(f"topic.{topic}"),
                                        f"{messages.name(event, ctx.lang)} {ctx.t(f'topic.{topic}')}"))
             for topic in others] + [quick_reply(postback_action(ctx.t("event.btn.detail"), "event.detail",
                                                                  e=event.id))]
@@ -233,8 +233,8 @@ def _unremind(ctx: Context, event: Event) -> None:
     """リマインドをやめる typed: for the event just looked at."""
     assert ctx.user is not None
     removed = service.unsubscribe(ctx.session, user=ctx.user, event_id=event.id)
-    ctx.reply(with_menu(ctx, ctx.t("settings.unsubscribed" if removed else "event.remind_none",
-                                   title=messages.title(event, ctx.lang))))
+    ctx.reply(text(ctx.t("event.unreminded" if removed else "event.remind_none", title=messages.title(event, ctx.lang)),
+                   _next_steps(ctx, event, after="event.btn.unremind")))
 
 
 # -- a card's button label typed: 「詳しく」, 「地図」... refer to the events the user was shown last
@@ -313,7 +313,7 @@ def on_list(ctx: Context) -> None:
         return
     lines = [ctx.t("settings.subscribed"), ""] + [f"・{messages.title(e, ctx.lang)} {messages.when(e, ctx.lang)}"
                                                   for e in events]
-    items = [quick_reply(postback_action(ctx.t("settings.unsubscribe", title=messages.title(e, ctx.lang))[:20],
+    items = [quick_reply(postback_action(ctx.t("settings.unsubscribe", title=messages.title(e, ctx.lang)),
                                          "event.unsubscribe", e=e.id)) for e in events]
     ctx.reply(text("\n".join(lines), items))
 
@@ -324,8 +324,7 @@ def on_unsubscribe_typed(ctx: Context) -> None:
     assert ctx.user is not None
     event = _unsubscribe_typed(ctx)
     assert event is not None
-    service.unsubscribe(ctx.session, user=ctx.user, event_id=event.id)
-    ctx.reply(with_menu(ctx, ctx.t("settings.unsubscribed")))
+    _unremind(ctx, event)
 
 
 def _unsubscribe_typed(ctx: Context) -> Event | None:
@@ -344,9 +343,8 @@ def _unsubscribe_typed(ctx: Context) -> Event | None:
 
 @router.postback("event.unsubscribe")
 def on_unsubscribe(ctx: Context) -> None:
+    """A reminder stopped from the list or from the event's answers: said with the event's name, and a way back."""
     assert ctx.postback is not None and ctx.user is not None
-    try:
-        removed = service.unsubscribe(ctx.session, user=ctx.user, event_id=ctx.postback.int("e"))
-    except InvalidPostback:
-        removed = False
-    ctx.reply(with_menu(ctx, ctx.t("settings.unsubscribed" if removed else "stale_button")))
+    event = _event(ctx)
+    if event is not None:
+        _unremind(ctx, event)

@@ -77,7 +77,7 @@ def on_typed(ctx: Context) -> None:
         _answer(ctx, coming[0], action)
         return
     label = ctx.t(f"meeting.btn.{action}")
-    items = [quick_reply(postback_action(f"{clock.format_jst(e.starts_at, with_time=False)} {e.title}"[:20],
+    items = [quick_reply(postback_action(f"{clock.format_jst(e.starts_at, with_time=False)} {e.title}",
                                          f"meeting.{action}", display_text=f"{label}: {e.title}", e=e.id))
              for e in coming]
     ctx.reply(text(ctx.t("meeting.which"), items))

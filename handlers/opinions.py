@@ -285,7 +285,7 @@ def on_pre_meeting(ctx: Context) -> None:
     if not meetings:
         ctx.reply(text(ctx.t("opinion.pre_meeting.none")))
         return
-    items = [quick_reply(postback_action(e.title[:20], "opinion.meeting", display_text=e.title, e=e.id))
+    items = [quick_reply(postback_action(e.title, "opinion.meeting", display_text=e.title, e=e.id))
              for e in meetings]
     ctx.reply(text(ctx.t("opinion.pre_meeting.which"), [*items, _cancel_item(ctx)]))
 

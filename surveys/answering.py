@@ -167,6 +167,8 @@ class Answering:
             return Step("ticked", question, "survey.multi_alone", {"choice": choice})
         if dropped:  # another after 特にない: 特にない goes; say so rather than untick it silently
             return Step("ticked", question, "survey.multi_dropped", {"choice": choice, "dropped": "、".join(dropped)})
+        if choice in ticked and choice in question.exclusive:  # 特にない alone: nothing else to choose
+            return Step("ticked", question, "survey.multi_only", {"choice": choice})
         return Step("ticked", question)
 
     def finish_multiple(self, question: Question) -> Step:

@@ -337,7 +337,7 @@ def test_residents_manage_their_notifications_by_chat(bot: Bot, line: FakeLine, 
     phone.tap("リマインドする", phone.say("わんぱくまつり"))
     listing = phone.tap("リマインド一覧", phone.say("通知設定"))
     assert "わんぱくまつり 10月10日(土)" in texts(listing)
-    assert "リマインドを解除しました" in texts(phone.tap("解除: わんぱくまつり", listing))
+    assert "「わんぱくまつり」のリマインドを やめました" in texts(phone.tap("解除: わんぱくまつり", listing))
     assert "登録しているイベントはありません" in texts(phone.tap("リマインド一覧", phone.say("通知設定")))
     phone.new()
     # the 音楽 category brings the 音楽会's 3-day reminder (Oct 3, 14:00) without tapping リマインドする
@@ -474,7 +474,8 @@ def test_settings_speak_english_and_their_labels_work_typed(bot: Bot, line: Fake
     reminders = emma.say("my reminders")
     assert "Wanpaku Kids' Festival" in texts(reminders)
     assert [a["label"] for a in actions(reminders)] == ["Stop: Wanpaku Kids'"]
-    assert "The reminder is stopped" in texts(emma.say("Stop: wanpaku"))  # the button's words typed
+    stopped = texts(emma.say("Stop: wanpaku"))  # the button's words typed
+    assert "You will get no reminder for \"Wanpaku Kids' Festival\"" in stopped
     assert "You have no event reminders" in texts(emma.say("My reminders"))
     hanako = Phone(bot, line, new_user_id())
     hanako.follow()
@@ -523,10 +524,12 @@ def test_details_map_and_reminder_lead_on_never_to_a_dead_end(bot: Bot, line: Fa
     assert _quick_labels(reminded) == ["地図", "詳しく", "リマインドをやめる", "イベント", "リマインド一覧"]
     assert _quick_labels(phone.tap("詳しく", cards)) == ["地図", "リマインドをやめる", "イベント"]
     stopped = phone.tap("リマインドをやめる", reminded)
-    assert "リマインドを解除しました" in texts(stopped)
+    assert "「港区民まつり」のリマインドを やめました" in texts(stopped)
+    assert _quick_labels(stopped) == ["地図", "詳しく", "リマインドする", "イベント"]  # undone in one tap
     assert "リマインドする" in _quick_labels(phone.tap("詳しく", cards))
     phone.tap("リマインドする", cards)
-    assert "リマインドを解除しました" in texts(phone.say("リマインドをやめる"))  # typed: the event looked at last
+    typed = phone.say("リマインドをやめる")  # typed: the event looked at last
+    assert "「港区民まつり」のリマインドを やめました" in texts(typed)
     assert "登録されていません" in texts(phone.say("リマインドをやめる"))
     # an event without a place offers no map
     phone.say("オープンファクトリー")

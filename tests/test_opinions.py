@@ -78,7 +78,7 @@ def test_an_opinion_typed_straight_in_is_offered_to_send_and_nothing_typed_is_lo
     assert [a["label"] for a in actions(offer)] == ["送る", "やめる"]
     assert bot.client.get("/api/v1/opinions", headers=AUTH).json() == []  # never sent unasked
     ask = phone.tap("送る", offer)
-    assert "受け取りました" in texts(ask) and "まちのこと" in [a["label"] for a in actions(ask)]
+    assert "送る前に" in texts(ask) and "まちのこと" in [a["label"] for a in actions(ask)]
     assert "お名前" in texts(phone.say("まちのこと"))  # the category's label typed chooses it; the text is kept
     assert "受け付けました" in texts(phone.say("名前なしで送る"))
     (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()
@@ -96,7 +96,7 @@ def test_text_typed_at_the_category_step_is_kept(bot: Bot, line: FakeLine) -> No
     phone = Phone(bot, line, new_user_id())
     phone.say("ご意見")
     again = phone.say("ごみの収集日をLINEで知らせてほしい")
-    assert "受け取りました（まだ送っていません）" in texts(again)
+    assert "送る前に、あと少し おききします" in texts(again)
     phone.tap("区役所・区政のこと", again)
     phone.say("港 花子")
     (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()

@@ -36,7 +36,7 @@ def test_a_question_the_bot_cannot_answer_offers_the_office_and_keeps_the_text(b
     info = phone.tap("区役所に問い合わせる", lost)
     assert "https://www.city.osaka.lg.jp/minato/" in texts(info) and "お問い合わせ:" not in texts(info)  # no phone set
     kept = phone.tap("ご意見として送る", lost)
-    assert "受け取りました（まだ送っていません）" in texts(kept)
+    assert "送る前に、あと少し おききします" in texts(kept)
     phone.tap("そのほか", kept)
     phone.say("名前なしで送る")
     (opinion,) = bot.client.get("/api/v1/opinions", headers=AUTH).json()

@@ -178,6 +178,10 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     assert "えらんだもの: 資料の事前送付（1週間前）、部会ごとの配席\n" in texts(ticked)
     ticked = phone.tap("✓資料の事前送付（1週間前）", ticked)  # unticked again
     assert "えらんだもの: 部会ごとの配席\n" in texts(ticked)
+    ticked = phone.tap("特にない", phone.tap("✓部会ごとの配席", ticked))  # 特にない alone: nothing more to choose
+    assert "「特にない」を えらびました。\nよければ「決定」を押してください。" in texts(ticked)
+    ticked = phone.tap("部会ごとの配席", ticked)
+    assert "えらんだもの: 部会ごとの配席\n「特にない」は" in texts(ticked)
     assert multi == []
     comment = phone.tap("決定")
     assert texts(comment).startswith("（9/9）") and "スキップ" in [a["label"] for a in actions(comment)]
