@@ -460,6 +460,8 @@ class InboxProcessor:
             if not created and users.profile_is_stale(user):
                 users.apply_profile(user, profile)
         status = "done" if self.dispatch(session, payload, user, profile) else "ignored"
+        if user is not None:
+            user.first_seen = False  # from the next event on, it may be somebody's
         now = clock.now()
         session.connection().execute(self._done_statement(), {"event_id": event_id, "status": status, "now": now})
         metrics.EVENTS_PROCESSED.labels(status).inc()

@@ -28,6 +28,7 @@ def get_or_create(session: Session, line_user_id: str, profile: dict[str, Any] |
     apply_profile(user, profile)
     session.add(user)
     session.flush()
+    user.first_seen = True
     return user, True
 
 

@@ -31,6 +31,10 @@ class User(Base):
     profile_updated_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    # Not a column: made by this very event (bot.users.get_or_create), so nothing refers to it yet (no member link,
+    # no conversation): handling needs not look.
+    first_seen = False
+
 
 class InboxEvent(Base):
     """One webhook event exactly as LINE sent it; processed after the webhook has answered."""

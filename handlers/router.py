@@ -128,8 +128,9 @@ class Context:
 
     def member(self) -> Member | None:
         """The council member this LINE user is linked to, if any."""
-        if self._member is ...:
-            self._member = members.member_of(self.session, self.user)
+        if self._member is ...:  # (a user first seen now is nobody's yet)
+            first_seen = self.user is not None and self.user.first_seen
+            self._member = None if first_seen else members.member_of(self.session, self.user)
         return self._member  # type: ignore[return-value]
 
     # -- conversation state: a row per user
@@ -139,7 +140,7 @@ class Context:
         return self._state  # type: ignore[return-value]
 
     def _load_state(self) -> Conversation | None:
-        if self.user is None:
+        if self.user is None or self.user.first_seen:
             return None
         row = self.session.get(Conversation, self.user.id)
         if row is not None and row.expires_at is not None and row.expires_at <= self.now:

@@ -581,3 +581,17 @@ def test_kept_events_belong_to_no_session_and_outlive_a_rollback(sessions: Any, 
         again = service.find(other, member=None, text="まつり")
         assert again is not None and [e.title for e in again.events] == [e.title for e in found.events]
         assert all(sa.inspect(e).session is None for e in again.events)
+
+
+def test_a_residents_first_message_does_not_look_for_what_cannot_exist_yet(bot: Bot, line: FakeLine,
+                                                                           ward: Any) -> None:
+    """Someone first seen in this very event is nobody's member and has no conversation: handling does not look
+    (issue #13: a burst of new residents after a broadcast); from their next message on it does."""
+    phone = Phone(bot, line, new_user_id())
+    with handling_statements(bot.client.app.state.runtime) as handled:
+        assert shown(phone.say("今月のイベント")) == PUBLIC
+        assert shown(phone.say("今月のイベント")) == PUBLIC
+    first, second = handled
+    looks = ("SELECT members.", "SELECT conversations.")
+    assert [s for s in first if s.startswith(looks)] == []
+    assert len([s for s in second if s.startswith(looks)]) == 2
