@@ -60,6 +60,7 @@ def test_three_processes_share_the_work_and_survive_one_killed(database_url, ses
         assert Counter(statuses) == {200: 5_000}
         wait_for(lambda: _left(sessions) == 0, 120, "every event handled")
         wait_for(lambda: _broadcast_status(sessions) == "done", 120, "the broadcast to finish")
+        wait_for(lambda: _unsent_answers(sessions) == 0, 120, "every answer sent")  # some may wait behind others
     finally:
         for app in apps:
             app.stop()
@@ -91,6 +92,12 @@ def _left(sessions: Any) -> int:
     with sessions() as session:
         return int(session.scalar(select(func.count()).select_from(InboxEvent).where(
             InboxEvent.status.in_(("pending", "processing")))) or 0)
+
+
+def _unsent_answers(sessions: Any) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.kind.in_(("reply", "push")), Delivery.status.in_(("pending", "sending", "waiting")))) or 0)
 
 
 def _broadcast_status(sessions: Any) -> str | None:
