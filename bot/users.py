@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot import clock
 from bot.texts import language_of
 from db.models import User
 
 _BY_LINE_ID = select(User).where(User.line_user_id == bindparam("line_user_id"))  # built once: every event asks
+_COLUMNS = tuple(attr.key for attr in inspect(User).column_attrs if attr.key != "id")
+_INSERT = insert(User).returning(User.id)
 
 
 def find(session: Session, line_user_id: str) -> User | None:
@@ -24,10 +26,17 @@ def get_or_create(session: Session, line_user_id: str, profile: dict[str, Any] |
     user = find(session, line_user_id)
     if user is not None:
         return user, False
-    user = User(line_user_id=line_user_id, is_reachable=True, followed_at=clock.now())
+    now = clock.now()
+    user = User(line_user_id=line_user_id, display_name=None, language="ja", picture_url=None, is_reachable=True,
+                followed_at=now, unfollowed_at=None, profile_updated_at=None, created_at=now)
     apply_profile(user, profile)
+    # One Core INSERT, then the row is handed to the session as loaded: the ORM's flush of a single new object cost
+    # several times the statement (issue #13: a burst of residents first seen). Every column is set above, so
+    # nothing is read back.
+    values = {name: getattr(user, name) for name in _COLUMNS}
+    user.id = session.connection().execute(_INSERT, values).scalar_one()
+    make_transient_to_detached(user)
     session.add(user)
-    session.flush()
     user.first_seen = True
     return user, True
 
