@@ -230,7 +230,8 @@ def _remind(ctx: Context, event: Event) -> None:
 
 
 def _unremind(ctx: Context, event: Event) -> None:
-    """リマインドをやめる typed: for the event just looked at."""
+    """リマインドをやめる (tapped, typed for the event looked at last, or 解除: … from the list): said with the
+    event's name, and リマインドする to take it back."""
     assert ctx.user is not None
     removed = service.unsubscribe(ctx.session, user=ctx.user, event_id=event.id)
     ctx.reply(text(ctx.t("event.unreminded" if removed else "event.remind_none", title=messages.title(event, ctx.lang)),

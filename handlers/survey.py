@@ -198,7 +198,7 @@ def on_control_word(ctx: Context) -> None:
 def _choice_of_a_sent_survey(ctx: Context) -> bool:
     """「そう思う」 typed by a member who has sent the survey already (a choice of an old message, typed)."""
     member = ctx.member() if len(ctx.text) <= CHOICE_TYPED else None
-    if member is None:
+    if member is None or ctx.state() is not None:  # (in another conversation, 特にない is its answer: 事前意見…)
         return False
     typed = ctx.text.strip()
     ctx.memo["sent"] = next((survey for survey in surveys.sent_while_open(ctx.session, member)

@@ -210,6 +210,10 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     late = phone.say("そう思う")  # a choice typed afterwards: said to be in, not offered as ご意見
     assert "回答を送信済みです" in texts(late) and "ご意見として" not in texts(late)
     assert "ご意見として" in texts(phone.say("そう思いますが、資料はもう少し早くほしいです"))  # not a choice
+    phone.tap("やめる")
+    phone.say("ご意見")
+    typed_in = phone.say("特にない")  # in another conversation, the words are its answer
+    assert "送信済み" not in texts(typed_in) and "どの分野" in texts(typed_in)
     with sessions() as session:
         assert session.scalars(select(SurveyResponse)).one().status == "submitted"
 
