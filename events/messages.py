@@ -155,7 +155,7 @@ def card(event: Event, base_url: str, lang: str = "ja") -> dict[str, Any]:
 
 
 def carousel(events: list[Event], base_url: str, lang: str = "ja") -> Message:
-    alt = t("event.alt", lang, titles="、".join(title(e, lang) for e in events[:3]))[:400]
+    alt = t("event.alt", lang, titles=t("event.dates.list_sep", lang).join(title(e, lang) for e in events[:3]))[:400]
     if len(events) == 1:
         return {"type": "flex", "altText": alt, "contents": card(events[0], base_url, lang)}
     return {"type": "flex", "altText": alt,

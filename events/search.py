@@ -47,6 +47,12 @@ CATEGORY_WORDS = {
 }
 
 
+def is_category_word(word: str) -> bool:
+    """The word (of a question's rest) is a category's word alone: kids, festivals, まつり, こど(も)."""
+    words = _CATEGORY_WORDS_FOLDED
+    return word in words or word.rstrip("s") in words or (len(word) >= 2 and any(w.startswith(word) for w in words))
+
+
 @functools.lru_cache(maxsize=16384)
 def fold(text: str) -> str:
     """The form all matching works on (cached: event names are folded again for every question)."""
@@ -182,6 +188,7 @@ _TOPICS = {topic: tuple(dict.fromkeys(fold(w) if not w.isascii() else w for w in
 _TOPIC_ORDER = sorted(((topic, word) for topic, words in _TOPICS.items() for word in words),
                       key=lambda pair: len(pair[1]), reverse=True)
 _FREE = tuple(fold(w) for w in FREE_WORDS)
+_CATEGORY_WORDS_FOLDED = frozenset(fold(w) for words in CATEGORY_WORDS.values() for w in words)
 _IS_IT_ON = re.compile(r"^(?:is|are) .*\bon\s*\??\s*$")
 
 

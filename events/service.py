@@ -229,6 +229,8 @@ def _find(session: Session, *, member: Member | None, text: str) -> Found | None
     best = max(scores.values(), default=0.0)
     # the events the words name best (くみんまつり: 港区民まつり, not every event tagged まつり)
     named = [e for e in candidates if scores.get(e.id, 0) >= max(NAME_MATCH, best - 0.01)]
+    if query.categories and all(search.is_category_word(word) for word in query.rest.split()):
+        named = []  # kids events, まつり: the category's events, not only those whose name has the word (Kids')
     # a date not understood: 翌日の区民まつり is about an event (say so); 毎日うるさい is not ours to answer
     if query.unknown_date:
         return Found([], 0, query) if named else None

@@ -595,3 +595,15 @@ def test_a_residents_first_message_does_not_look_for_what_cannot_exist_yet(bot: 
     looks = ("SELECT members.", "SELECT conversations.")
     assert [s for s in first if s.startswith(looks)] == []
     assert len([s for s in second if s.startswith(looks)]) == 2
+
+
+def test_a_category_word_alone_is_the_category_even_where_a_name_has_it(bot: Bot, line: FakeLine, ward: Any) -> None:
+    """「kids events」 is the こども category (three events), not only "Wanpaku Kids' Festival" whose name has the
+    word; a name that contains a category word still names its event (わんぱくまつり)."""
+    phone = Phone(bot, line, new_user_id())
+    phone.say("English")
+    kids = phone.say("kids events")
+    assert len(shown(kids)) == 3 and texts(kids).startswith("Events (Children): 3.")
+    assert "、" not in kids[1]["altText"] and ", " in kids[1]["altText"]
+    assert shown(phone.say("festivals")) == ["Minato Picnic", "Wanpaku Kids' Festival", "Minato Ward Festival"]
+    assert shown(phone.say("わんぱくまつり")) == ["Wanpaku Kids' Festival"]
