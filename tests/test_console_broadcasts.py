@@ -179,7 +179,7 @@ def test_a_text_over_5000_characters_is_refused_with_its_count_and_kept(app_fact
     assert refused.status_code == 422
     assert "5,123文字あります。5,000文字までにしてください" in refused.text
     field = re.search(r'<textarea name="text0"[^>]*>([^<]*)</textarea></label>\s*'
-                      r'<p class="counter over"[^>]*>5123 / 5000文字</p>\s*'
+                      r'<p class="counter over"[^>]*>5123 / 5000文字（123文字多すぎます）</p>\s*'
                       r'<span class="field-error" role="alert">5,123文字あります。5,000文字までにしてください</span>',
                       refused.text)
     assert field and field.group(1) == text  # the error next to the field, and every character kept
