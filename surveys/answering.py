@@ -184,7 +184,9 @@ class Answering:
     def typed(self, text: str) -> Step:
         """A typed answer to the current question: a text answer, or a choice named exactly."""
         question = self.current
-        if question is None or not text:  # on the summary, or a sticker / photo mid-survey
+        if question is None:  # on the summary: its own two buttons
+            return self.ask("survey.on_summary")
+        if not text:  # a sticker / photo mid-survey
             return self.ask("survey.in_progress")
         if question.kind == "text":
             if len(text) > TEXT_ANSWER_LIMIT:

@@ -188,6 +188,9 @@ def test_answer_every_question_kind_go_back_and_send(bot: Bot, line: FakeLine, c
     summary = phone.say("会議の時間をもう少し長くしてほしいです。")
     body = texts(summary)
     assert "回答の確認です" in body and "→ そう思わない" in body and "→ 部会ごとの配席" in body
+    typed = phone.say("そう思う")  # typed on the summary: told what its two buttons do, and shown it again
+    assert "「送信」を、なおすときは「修正」" in texts(typed) and "中断" not in texts(typed)
+    assert [a["label"] for a in actions(typed)] == ["送信", "修正"]
     # each question by its short label: Q1 and Q3 no longer share one cut prefix
     assert "1. 意見交換は十分か\n　→ そう思わない" in body and "3. フィードバックは適切か\n" in body
     # 修正: jump to question 3 and change it, then back to the summary
