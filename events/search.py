@@ -135,7 +135,9 @@ class Query:
     def remark(self) -> bool:
         """A usual question's word inside a remark, not a question: a wish, or many other words beside it and nothing
         that asks (駅前の駐輪場が足りません). Words beside it may be an event's name: ask only when none is named."""
-        return self.wish or (len(self.rest) >= REMARK_REST and _ASKS.search(fold(self.text)) is None)
+        folded = fold(self.text)
+        return self.wish or (len(self.rest) >= REMARK_REST and _ASKS.search(folded) is None
+                             and _STATES.search(folded) is not None)
 
 
 REMARK_REST = 6  # characters left beside a topic's word from which a text without a question word is a remark
@@ -143,11 +145,15 @@ REMARK_REST = 6  # characters left beside a topic's word from which a text witho
 _ASKS = re.compile("|".join([r"[?？]",
                              r"(?:か|かな|の|かね)[。.!！\s]*$", r"いつ(?!も)", r"is\s+there", r"can\s+i", *"""
     どこ なに なん 何 いくら どう どれ だれ 誰 ある あり でき 使え つかえ 行け いけ 入れ はいれ おしえ 教え
-    知りたい しりたい 大丈夫 だいじょうぶ what where when how""".split()]), re.IGNORECASE)
+    知りたい しりたい 大丈夫 だいじょうぶ 調べ しらべ 見せ みせ 知らせ しらせ
+    what where when how info tell""".split()]), re.IGNORECASE)
+# a Japanese sentence that states something (足りません, 困ります, 汚い), not a noun phrase asked (会場までの行き方)
+_STATES = re.compile(r"(?:ません|ない|です|ます|でした|ました|だ|た|い)[。.!！\s]*$")
 # what makes a short text a remark: a wish or a judgement (駐車場を増やしてください, トイレが汚いと思います)
 _WISHES = re.compile("|".join([r"[てで](?:ください|下さい|くださ|ほしい|欲しい)", *"""
     願いします おねがい 困ります こまります 思います おもいます 足りない たりない 足りません たりません すぎ
-    ひどい 不便 ふべん""".split(), r"\bi (?:want|wish|would like|hope)\b", r"\bwe need\b", r"\bnot enough\b",
+    ひどい 不便 ふべん 狭 せまい せまかった 少な すくな 汚 きたな
+    うるさ""".split(), r"\bi (?:want|wish|would like|hope)\b", r"\bwe need\b", r"\bnot enough\b",
     r"\btoo (?:few|small|far|dirty|expensive)\b", r"\bplease (?:add|make|build|increase|improve|fix|stop)\b"]),
     re.IGNORECASE)
 KEPT_TEXT = 200  # questions up to this long are kept (a long text is rarely sent twice, and would fill memory)

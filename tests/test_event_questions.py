@@ -86,10 +86,12 @@ def test_words_that_ask_no_usual_question_are_left_alone(words: str) -> None:
 
 REMARKS = ["駅前の駐輪場が足りません", "トイレが汚いので掃除してほしい", "料金が高すぎると思います",
            "会場までのアクセスが悪いので改善してほしいです", "駐車場を増やしてください",
-           "公園のトイレはいつも混んでいて困ります", "I want more parking spaces", "The toilets were too dirty"]
+           "公園のトイレはいつも混んでいて困ります", "I want more parking spaces", "The toilets were too dirty",
+           "駐車場が狭い", "トイレが少なかった"]
 QUESTIONS = ["駐輪場は何時まで使えますか", "子どもと自転車で行きたいんですけど駐輪場ありますか",
              "駐車場を教えてください", "トイレ、おむつ替えできるところある", "ペット連れて行っても大丈夫な駐車場",
-             "雨天時"]
+             "雨天時", "駐車場の場所を調べてください", "駐車場の地図を見せてください", "tell me about parking",
+             "最寄駅から会場までの行き方", "トイレは少ないですか？", "参加費かかりますか"]
 
 
 @pytest.mark.parametrize("words", REMARKS + QUESTIONS)
