@@ -151,3 +151,19 @@ def test_browser_the_day_status_in_one_tap(database_url: str, sessions: Any, lin
         page.wait_for_selector("p.notice:has-text('保存しました')")
         assert page.input_value("textarea[name=answer_parking]") == "駐車場はありません"
         screenshot(page, f"console-event-answers-{width}")
+
+
+def test_far_from_its_day_the_page_links_down_to_the_day_panel(client: Any, sessions: Any) -> None:
+    """Before the two days, 当日の状況 is under the form: a link at the top leads to it (on the day it is first)."""
+    far = an_event(sessions)  # 2030
+    logged_in(client, sessions)
+    page = client.get(f"/console/events/{far}").text
+    assert page.index('href="#day-status"') < page.index('name="title"') < page.index('id="day-status"')
+
+
+def test_on_the_day_the_day_panel_comes_first_without_a_link(client: Any, sessions: Any) -> None:
+    starts, ends = _soon()
+    near = an_event(sessions, starts=starts, ends=ends)
+    logged_in(client, sessions)
+    page = client.get(f"/console/events/{near}").text
+    assert 'href="#day-status"' not in page and page.index('id="day-status"') < page.index('name="title"')
