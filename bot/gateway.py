@@ -35,7 +35,7 @@ from linebot.v3.messaging import (
     RichMenuBulkLinkRequest,
     RichMenuRequest,
 )
-from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from yarl import URL
 
@@ -343,9 +343,11 @@ class LineGateway:
 
     @staticmethod
     @functools.cache
-    def _due_statement(limit: int, held_wait: bool) -> Select[tuple[Delivery]]:
+    def _due_statement(limit: int) -> Select[tuple[Delivery]]:
         """The claim's query, built once (building it each time cost more than running it): due rows whose order
-        key has nothing earlier on its way; held rows too, unless LINE's monthly limit still holds them."""
+        key has nothing earlier on its way; held rows too once their month is over or the limit's flag is gone.
+        (Decided in this statement, not from a flag read before it: on PostgreSQL a sender's outcome could commit
+        the flag and the held row in between, and the row was claimed and tried again.)"""
         now = bindparam("now")
         earlier = aliased(Delivery)
         blocked_by_earlier = exists().where(
@@ -354,7 +356,8 @@ class LineGateway:
         due = or_(
             and_(Delivery.status.in_((Status.PENDING, Status.WAITING)), Delivery.next_attempt_at <= now),
             and_(Delivery.status == Status.SENDING, Delivery.lease_until < now),  # its sender died
-            false() if held_wait else Delivery.status == Status.HELD,
+            and_(Delivery.status == Status.HELD,
+                 or_(Delivery.next_attempt_at <= now, ~exists().where(SystemFlag.key == MONTHLY_LIMIT_FLAG))),
         )
         return (select(Delivery).where(due, ~blocked_by_earlier).order_by(Delivery.id).limit(limit)
                 .with_for_update(skip_locked=True, of=Delivery))
@@ -362,13 +365,13 @@ class LineGateway:
     def _claim(self, limit: int) -> list[Delivery]:
         now = clock.now()
         with transaction(self.sessions) as session:
-            held_wait = monthly_limit_until(session) is not None
-            if held_wait:
+            held_until = monthly_limit_until(session)
+            if held_until is not None:
                 # Pushes wait for next month, set aside so they do not hold up the free replies behind them.
                 session.execute(update(Delivery).where(Delivery.status == Status.PENDING,
                                                        Delivery.kind.in_(("push", "multicast", "broadcast")))
-                                .values(status=Status.HELD))
-            rows = list(session.scalars(self._due_statement(limit, held_wait), {"now": now}))
+                                .values(status=Status.HELD, next_attempt_at=held_until))
+            rows = list(session.scalars(self._due_statement(limit), {"now": now}))
             for row in rows:
                 row.status = Status.SENDING
                 row.lease_until = now + dt.timedelta(seconds=self.settings.delivery_lease_seconds)

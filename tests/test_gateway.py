@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+import time_machine
 from sqlalchemy import select
 
+from bot import gateway as gateway_module
 from bot import webhook_events as ev
 from bot.gateway import MONTHLY_LIMIT_FLAG
 from db.base import transaction
@@ -127,6 +130,36 @@ def test_monthly_limit_stops_pushes_and_is_recorded_but_replies_go_on(bot: Bot, 
         assert flag is not None and "monthly limit" in flag.value["error"]
         held = session.scalars(select(Delivery).where(Delivery.kind == "push")).all()
         assert [d.status for d in held] == ["held", "held"]  # kept, not lost: sent when the month turns
+
+
+def test_held_pushes_wait_for_the_month_to_turn_and_then_go(bot: Bot, line: Any) -> None:
+    """A push held by the monthly limit is not tried again while the limit holds (whatever the timing of the claim
+    that may read the limit's flag just before it is written), and goes once the month has turned."""
+    _user_id, pk = follower(bot, line)
+    line.monthly_limit = True
+    push(bot, pk, {"type": "text", "text": "一通目"})
+    def pushed() -> list[str]:
+        return [d.status for d in deliveries(bot) if d.kind == "push"]
+
+    wait_for(lambda: pushed() == ["held"], what="the push held")
+    push(bot, pk, {"type": "text", "text": "二通目"})
+    runtime = bot.client.app.state.runtime
+    for _ in range(5):  # claims again and again: nothing held is taken
+        runtime.gateway.wake()
+        bot.wait_idle()
+    assert len([r for r in line.requests if r.path.endswith("/push")]) == 1
+    # a claim that read no flag (it was written just after): the statement itself still holds the pushes back
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gateway_module, "monthly_limit_until", lambda _session: None)
+        assert [row for row in runtime.gateway._claim(50) if row.kind == "push"] == []
+    line.monthly_limit = False
+    with bot.sessions() as session:
+        until = dt.datetime.fromisoformat(session.get(SystemFlag, MONTHLY_LIMIT_FLAG).value["until"])
+    with time_machine.travel(until + dt.timedelta(minutes=1), tick=True):
+        runtime.gateway.wake()
+        wait_for(lambda: pushed() == ["sent", "sent"], what="the held pushes sent")
+    assert [r.body["messages"][0]["text"] for r in line.requests if r.path.endswith("/push") and r.status == 200] \
+        == ["一通目", "二通目"]
 
 
 def test_other_4xx_fails_with_lines_error_text_and_is_not_retried(bot: Bot, line: Any) -> None:
