@@ -69,7 +69,8 @@ def kept(session: Session, key: tuple[Hashable, ...], make: Callable[[], T]) -> 
     return KEPT.get_or_make((session.get_bind(), *key), make)
 
 
-_COLUMNS = tuple(attr.key for attr in inspect(Event).column_attrs)
+_EVENTS = inspect(Event)
+_COLUMNS = tuple(attr.key for attr in _EVENTS.column_attrs)
 
 
 def detached(event: Event) -> Event:
@@ -88,7 +89,7 @@ def _flushed(session: Session, _context: Any) -> None:
 
 @sa_event.listens_for(Session, "do_orm_execute")
 def _executed(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is inspect(Event):
+    if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is _EVENTS:
         state.session.info[_WRITTEN] = True
 
 

@@ -349,9 +349,7 @@ def is_subscribed(session: Session, *, user: User, event: Event) -> bool:
 
 def subscribe(session: Session, *, user: User, event: Event) -> bool:
     """リマインドする: True when newly subscribed."""
-    exists = session.scalars(select(EventSubscription).where(EventSubscription.event_id == event.id,
-                                                             EventSubscription.user_id == user.id)).first()
-    if exists is not None:
+    if is_subscribed(session, user=user, event=event):
         return False
     session.add(EventSubscription(event_id=event.id, user_id=user.id))
     session.flush()
