@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # ... but only while the event to handle has waited less than this (or in a flood of webhook requests); 0 (the
     # default): only in a flood. At a busy but steady pace, giving way cost residents more than it saved the 200.
     inbox_yield_budget_ms: float = Field(0.0, ge=0, le=10_000)
+    # On PostgreSQL, a batch of webhook events is handled in this many threads at once, each with its own connection
+    # (a batch holds at most one event per user, so their order holds): one thread spent most of its time waiting
+    # for the database's answers. More than about 4 only fight over the interpreter lock (issue #13). SQLite has one
+    # writer, so there it is always 1.
+    inbox_lanes: int = Field(4, ge=1, le=16)
     multicast_requests_per_second: float = 200.0
     push_requests_per_second: float = 2000.0
     sender_concurrency: int = 16

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -122,6 +123,46 @@ def test_events_of_one_user_are_processed_in_timestamp_order(bot: Bot, line: Any
     with sessions() as session:
         processed = session.scalars(select(InboxEvent).order_by(InboxEvent.processed_at)).all()
         assert [e.line_timestamp for e in processed] == [base + 1000, base + 2000]
+
+
+def test_a_batch_is_handled_in_lanes_on_postgresql_and_each_users_events_stay_in_order(bot: Bot, line: Any,
+                                                                                       sessions: Any) -> None:
+    """On PostgreSQL a batch is dealt out to several threads (one waited for the database most of the time); a
+    batch holds one event per user at most, so every user's events are still handled one at a time, in order, and
+    once each. On SQLite (one writer) there is one lane."""
+    seen: list[tuple[str, int]] = []  # (user, LINE timestamp), in the order handled
+    running, most = [0], [0]  # events being handled at this moment, and the most at once
+    lock = threading.Lock()
+    router = Router("lanes")
+
+    @router.message(lambda ctx: ctx.text.startswith("順番"))
+    def record(ctx: Context) -> None:
+        with lock:
+            seen.append((ctx.user.line_user_id, ctx.event["timestamp"]))
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)  # long enough for the other lanes to be seen at work
+        with lock:
+            running[0] -= 1
+        ctx.reply({"type": "text", "text": ctx.text})
+
+    put_first(bot.client, router)
+    processor = bot.client.app.state.runtime.processor
+    users = [new_user_id() for _ in range(16)]
+    base = 1_800_000_000_000
+    events = [ev.text_message(user, f"順番{n}", timestamp=base + n * 1000 + i) for n in range(3)
+              for i, user in enumerate(users)]
+    bot.send(*reversed(events))  # LINE may put them in any order
+    assert len(seen) == len(events)
+    for user in users:
+        assert [stamp for who, stamp in seen if who == user] == sorted(e["timestamp"] for e in events
+                                                                           if e["source"]["userId"] == user)
+    if sessions.kw["bind"].dialect.name == "postgresql":
+        assert processor.lanes == 4 and 1 < most[0] <= 4
+    else:
+        assert processor.lanes == 1 and most[0] == 1
+    answered = Counter(r.body["replyToken"] for r in line.sent("reply"))
+    assert sorted(answered) == sorted(e["replyToken"] for e in events) and set(answered.values()) == {1}
 
 
 def test_several_users_in_one_body_are_all_handled(bot: Bot, line: Any) -> None:
@@ -326,6 +367,7 @@ def test_handling_gives_way_to_the_webhook_in_proportion_to_its_own_work(bot: Bo
     """Before each transaction of events the processor waits for webhook requests in flight, at most
     inbox_yield_factor (2) times as long as its previous event took, while the events are fresh."""
     processor = bot.client.app.state.runtime.processor
+    processor.lanes = 1  # (on PostgreSQL a batch is dealt out to lanes, each starting without a wait)
     processor.traffic = traffic = RecordingTraffic()
     asked = traffic.asked
     processor.settings.inbox_yield_budget_ms = 60_000  # every event counts as fresh here (a slow machine too)
@@ -356,7 +398,9 @@ def test_a_failing_event_among_others_in_one_transaction_costs_the_others_nothin
     and answered once each, and the failing one is retried on its own."""
     router, calls = _failing_router(fail_times=1)
     put_first(bot.client, router)
-    bot.client.app.state.runtime.processor.settings.inbox_yield_budget_ms = 0  # no pause between them
+    processor = bot.client.app.state.runtime.processor
+    processor.settings.inbox_yield_budget_ms = 0  # no pause between them
+    processor.lanes = 1  # all three in one lane, so that they share a transaction on PostgreSQL too
     users = [new_user_id() for _ in range(3)]
     bot.send(ev.text_message(users[0], "ヘルプ"), ev.text_message(users[1], "こわれる"),
              ev.text_message(users[2], "ヘルプ"))
