@@ -197,6 +197,21 @@ def find(session: Session, *, member: Member | None, text: str) -> Found | None:
     return kept(session, ("find", text, today), lambda: _kept_copy(_find(session, member=None, text=text)))
 
 
+SUGGESTED = 8  # upcoming events offered when nothing matched
+
+
+def upcoming(session: Session, *, member: Member | None) -> list[Event]:
+    """What one can still go to, soonest first (offered when nothing matched the question); a resident's list is
+    kept for a moment like their answers (events.kept)."""
+    def read() -> list[Event]:
+        return list(session.scalars(select(Event).where(
+            visible_to(member), Event.ends_at >= clock.now(), Event.status.not_in(CANCELLED))
+            .order_by(Event.starts_at).limit(SUGGESTED)))
+    if member is not None:
+        return read()
+    return kept(session, ("upcoming",), lambda: [detached(e) for e in read()])
+
+
 def _kept_copy(found: Found | None) -> Found | None:
     if found is None:
         return None

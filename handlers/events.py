@@ -50,10 +50,7 @@ def on_question(ctx: Context) -> None:
         _answer_faq(ctx, *faq)  # わんぱくまつり ペット
         return
     if not found.events:
-        upcoming = ctx.session.scalars(select(Event).where(  # suggestions: what one can still go to
-            service.visible_to(ctx.member()), Event.ends_at >= clock.now(), Event.status.not_in(service.CANCELLED))
-            .order_by(Event.starts_at).limit(8)).all()
-        suggestions = messages.suggestions(list(upcoming), ctx.lang)
+        suggestions = messages.suggestions(service.upcoming(ctx.session, member=ctx.member()), ctx.lang)
         today = clock.today_jst()
         if query.unknown_date:  # a date-like phrase not understood: say so, with examples to tap, never everything
             examples = [ctx.t("event.date_example.1"), ctx.t("event.date_example.2")]
@@ -265,10 +262,8 @@ def on_card_word(ctx: Context) -> None:
                                                  display_text=f"{ctx.t(key)}: {e.title}", e=e.id)) for e in shown]
         ctx.reply(text(ctx.t("event.which"), items))
         return
-    upcoming = ctx.session.scalars(select(Event).where(
-        service.visible_to(ctx.member()), Event.ends_at >= clock.now(), Event.status.not_in(service.CANCELLED))
-        .order_by(Event.starts_at).limit(8)).all()
-    ctx.reply(text(ctx.t("event.which"), messages.suggestions(list(upcoming), ctx.lang)))
+    ctx.reply(text(ctx.t("event.which"), messages.suggestions(service.upcoming(ctx.session, member=ctx.member()),
+                                                             ctx.lang)))
 
 
 # -- 通知設定: categories on and off, the list of reminders

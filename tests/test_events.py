@@ -569,6 +569,25 @@ def test_the_same_question_soon_after_is_answered_from_what_was_kept(bot: Bot, l
     assert shown(Phone(bot, line, new_user_id()).say("今月のイベント"))[0] == "みなとピクニック（雨天時は体育館）"
 
 
+def test_when_nothing_matches_the_events_offered_instead_are_kept_too(bot: Bot, line: FakeLine, ward: Any) -> None:
+    """A question about a month with nothing in it is answered with the events one can still go to (quick replies);
+    in a busy minute they are read once for every resident asking, and an event added meanwhile is offered at
+    once."""
+    def offered(messages: list[dict[str, Any]]) -> list[str]:
+        return [a["label"] for a in actions(messages)]
+
+    question = "2027年2月のイベント"
+    first = Phone(bot, line, new_user_id()).say(question)
+    assert offered(first)[:2] == ["みなとピクニック", "ふれあい音楽会"] and "イベント" in offered(first)
+    with handling_statements(bot.client.app.state.runtime) as handled:
+        assert offered(Phone(bot, line, new_user_id()).say(question)) == offered(first)
+    assert not [s for s in handled[0] if "FROM events" in s]  # nothing read of the events: kept
+    body = {"title": "防災講座", "kind": "lecture", "starts_at": "2026-10-02T14:00:00+09:00",
+            "ends_at": "2026-10-02T15:30:00+09:00", "venue": "港区役所", "tags": ["防災"]}
+    assert bot.client.post("/api/v1/events", headers=AUTH, json=body).status_code == 201
+    assert offered(Phone(bot, line, new_user_id()).say(question))[0] == "防災講座"
+
+
 def test_kept_events_belong_to_no_session_and_outlive_a_rollback(sessions: Any, ward: Any) -> None:
     """A transaction that fails expires its objects: the kept events are copies, so the next resident's answer (in
     another thread, another session) still reads them."""
