@@ -282,7 +282,11 @@ class InboxProcessor:
         default pool of threads, beside the webhook's writer and the claims: a pool of their own was tried, and with
         more threads ready to run at once everything waited longer for the interpreter lock (the 200 as well)."""
         shares = [claimed[lane::self.lanes] for lane in range(min(self.lanes, len(claimed)))]
-        await asyncio.gather(*(asyncio.to_thread(self._handle_all, share, profiles, answered) for share in shares))
+        done = await asyncio.gather(*(asyncio.to_thread(self._handle_all, share, profiles, answered)
+                                      for share in shares), return_exceptions=True)
+        for outcome in done:  # (a lane that failed is told once every lane has finished, not while some still run)
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _fetch_profiles(self, claimed: list[Claim]) -> dict[str, Any]:
         """The LINE profiles handling needs: of a friend first seen (or following again), by the friends' endpoint;

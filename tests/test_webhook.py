@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot import webhook_events as ev
@@ -163,6 +165,28 @@ def test_a_batch_is_handled_in_lanes_on_postgresql_and_each_users_events_stay_in
         assert processor.lanes == 1 and most[0] == 1
     answered = Counter(r.body["replyToken"] for r in line.sent("reply"))
     assert sorted(answered) == sorted(e["replyToken"] for e in events) and set(answered.values()) == {1}
+
+
+def test_a_batch_is_over_only_when_every_lane_is_even_when_one_failed(bot: Bot) -> None:
+    """A lane that fails is reported once the others have finished: the next batch is not claimed while a lane
+    still handles this one."""
+    processor = bot.client.app.state.runtime.processor
+    finished: list[list[str]] = []
+
+    def handle_all(share: list[str], _profiles: Any, _answered: Any) -> None:
+        if share == ["a"]:
+            raise RuntimeError("lane a failed")
+        time.sleep(0.2)
+        finished.append(share)
+
+    async def run() -> list[list[str]]:
+        with pytest.raises(RuntimeError, match="lane a failed"):
+            await processor._handle_in_lanes(["a", "b"], {}, lambda _replies, _waiting: None)  # type: ignore[arg-type]
+        return list(finished)  # what had finished when the failure was told
+
+    processor.lanes = 2
+    processor._handle_all = handle_all  # type: ignore[method-assign]
+    assert asyncio.run(run()) == [["b"]]
 
 
 def test_several_users_in_one_body_are_all_handled(bot: Bot, line: Any) -> None:
