@@ -63,9 +63,10 @@ class Settings(BaseSettings):
     inbox_yield_budget_ms: float = Field(0.0, ge=0, le=10_000)
     # On PostgreSQL, a batch of webhook events is handled in this many threads at once, each with its own connection
     # (a batch holds at most one event per user, so their order holds): one thread spent most of its time waiting
-    # for the database's answers. More than about 4 only fight over the interpreter lock (issue #13). SQLite has one
-    # writer, so there it is always 1.
-    inbox_lanes: int = Field(4, ge=1, le=16)
+    # for the database's answers. 6 and 8 did worse than 4 (issue #13); the lanes take threads of the default pool
+    # (min(32, CPUs + 4)), which the claims and the gateway's outcome writes use too. SQLite has one writer, so
+    # there it is always 1.
+    inbox_lanes: int = Field(4, ge=1, le=8)
     multicast_requests_per_second: float = 200.0
     push_requests_per_second: float = 2000.0
     sender_concurrency: int = 16

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, Update, and_, bindparam, exists, or_, select, update
@@ -55,6 +56,14 @@ def mentions_the_bot(event: dict[str, Any]) -> bool:
 def user_key(event: dict[str, Any]) -> str:
     source = event.get("source") if isinstance(event.get("source"), dict) else {}
     return str(source.get("userId") or source.get("groupId") or source.get("roomId") or "")[:64]
+
+
+def _order_of(claim: Claim) -> str:
+    """What the replies to a claimed event are ordered by: its group or room, else its user."""
+    source = claim.payload.get("source") or {}
+    if source.get("type") in CHATS:
+        return str(source.get("groupId") or source.get("roomId") or claim.key)
+    return claim.key
 
 
 def store(session: Session, events: list[dict[str, Any]]) -> set[str]:
@@ -126,6 +135,8 @@ class InboxWriter:
     def __init__(self, sessions: sessionmaker[Session], max_batch: int = 500) -> None:
         self.sessions = sessions
         self.max_batch = max_batch
+        # A thread of its own: the 200 never waits for a thread of the default pool that handling holds (lanes)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="inbox-writer")
         self._queue: asyncio.Queue[tuple[list[dict[str, Any]], asyncio.Future[int]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -138,6 +149,8 @@ class InboxWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        self._thread.shutdown(wait=False)  # (its thread ends; a new one is made if the writer starts again)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="inbox-writer")
 
     async def store(self, events: list[dict[str, Any]]) -> int:
         """Store events; returns once they are committed (how many were new)."""
@@ -172,7 +185,7 @@ class InboxWriter:
                 batch.append(item)
                 size += len(item[0])
             try:
-                results = await asyncio.to_thread(self._write_batch, batch)
+                results = await asyncio.get_running_loop().run_in_executor(self._thread, self._write_batch, batch)
             except Exception:
                 log.exception("storing a batch of webhook events failed; storing each request alone")
                 await self._write_singly(batch)
@@ -185,7 +198,7 @@ class InboxWriter:
         """One bad request must not fail the others: a request that still fails answers 500 and LINE redelivers."""
         for events, future in batch:
             try:
-                new = await asyncio.to_thread(self._write_one, events)
+                new = await asyncio.get_running_loop().run_in_executor(self._thread, self._write_one, events)
             except Exception as exc:
                 if not future.done():
                     future.set_exception(exc)
@@ -278,10 +291,14 @@ class InboxProcessor:
     async def _handle_in_lanes(self, claimed: list[Claim], profiles: dict[str, Any],
                                answered: Callable[[list[Delivery], bool], None]) -> None:
         """The batch dealt out to the lanes (threads with a connection each), every lane handling its share in order.
-        A batch holds one event per user at most, so no user's events are handled side by side. The lanes run in the
+        A batch holds one event per user at most, so no user's events are handled side by side; the events of one
+        group or room (several people, one order of replies) go to the same lane. The lanes run in the
         default pool of threads, beside the webhook's writer and the claims: a pool of their own was tried, and with
         more threads ready to run at once everything waited longer for the interpreter lock (the 200 as well)."""
-        shares = [claimed[lane::self.lanes] for lane in range(min(self.lanes, len(claimed)))]
+        shares: list[list[Claim]] = [[] for _ in range(min(self.lanes, len(claimed)))]
+        lane_of: dict[str, int] = {}  # a group's or room's events in one lane too: their replies share one order
+        for claim in claimed:
+            shares[lane_of.setdefault(_order_of(claim), len(lane_of) % len(shares))].append(claim)
         done = await asyncio.gather(*(asyncio.to_thread(self._handle_all, share, profiles, answered)
                                       for share in shares), return_exceptions=True)
         for outcome in done:  # (a lane that failed is told once every lane has finished, not while some still run)

@@ -484,7 +484,10 @@ def link(work: Work, *, user: User, code: str) -> LinkResult:
     if is_locked(session, line_user_id=user.line_user_id):
         return LinkResult("locked")
     now = clock.now()
-    row = session.scalars(select(LinkCode).where(LinkCode.code_hash == code_hash(code))).one_or_none()
+    # locked: two accounts sending one code at the same moment (two processes, or two lanes of one) cannot both
+    # redeem it; the second sees it used
+    row = session.scalars(select(LinkCode).where(LinkCode.code_hash == code_hash(code)).with_for_update()
+                          ).one_or_none()
     if row is None or row.used_at is not None or row.expires_at <= now:
         session.add(LinkAttempt(line_user_id=user.line_user_id, at=now))
         status = "invalid" if row is None else ("used" if row.used_at is not None else "expired")

@@ -521,7 +521,7 @@ def handling_statements(runtime: Any) -> Iterator[list[list[str]]]:
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         if getattr(local, "statements", None) is not None:
-            local.statements.append(" ".join(statement.split())[:100])
+            local.statements.append(" ".join(statement.split()))
 
     event.listen(runtime.engine, "before_cursor_execute", record)
     processor._handle_in = handle

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot import clock
 from bot import webhook_events as ev
+from bot.inbox import Claim
 from db.base import transaction
 from db.models import Delivery, InboxEvent, User
 from handlers.router import Context, Router
@@ -134,18 +136,25 @@ def test_a_batch_is_handled_in_lanes_on_postgresql_and_each_users_events_stay_in
     once each. On SQLite (one writer) there is one lane."""
     seen: list[tuple[str, int]] = []  # (user, LINE timestamp), in the order handled
     running, most = [0], [0]  # events being handled at this moment, and the most at once
+    busy: set[str] = set()  # users with an event being handled now
+    overlapped: list[str] = []  # users with two events handled at once (never)
     lock = threading.Lock()
     router = Router("lanes")
 
     @router.message(lambda ctx: ctx.text.startswith("順番"))
     def record(ctx: Context) -> None:
+        who = ctx.user.line_user_id
         with lock:
-            seen.append((ctx.user.line_user_id, ctx.event["timestamp"]))
+            seen.append((who, ctx.event["timestamp"]))
+            if who in busy:
+                overlapped.append(who)
+            busy.add(who)
             running[0] += 1
             most[0] = max(most[0], running[0])
         time.sleep(0.02)  # long enough for the other lanes to be seen at work
         with lock:
             running[0] -= 1
+            busy.discard(who)
         ctx.reply({"type": "text", "text": ctx.text})
 
     put_first(bot.client, router)
@@ -163,8 +172,40 @@ def test_a_batch_is_handled_in_lanes_on_postgresql_and_each_users_events_stay_in
         assert processor.lanes == 4 and 1 < most[0] <= 4
     else:
         assert processor.lanes == 1 and most[0] == 1
+    assert overlapped == []
     answered = Counter(r.body["replyToken"] for r in line.sent("reply"))
     assert sorted(answered) == sorted(e["replyToken"] for e in events) and set(answered.values()) == {1}
+    with sessions() as session:  # each user's replies were written (and so leave) in the order of their events
+        rows = session.execute(select(Delivery.order_key, Delivery.messages).order_by(Delivery.id)).all()
+    for user in users:
+        assert [m[0]["text"] for key, m in rows if key == f"u:{user}"] == ["順番0", "順番1", "順番2"]
+
+
+def test_the_events_of_one_group_stay_in_one_lane_and_their_replies_in_order(bot: Bot, line: Any,
+                                                                              sessions: Any) -> None:
+    """Several people writing in one group share one order of replies: their events go to one lane, handled and
+    answered in the order they were written, while other users' events are handled beside them."""
+    group = "C" + "d" * 32
+    router = Router("group order")
+
+    @router.message(lambda ctx: ctx.text.startswith("グループ順"))
+    def record(ctx: Context) -> None:
+        time.sleep(0.02)  # long enough for the lanes to overlap
+        ctx.reply({"type": "text", "text": ctx.text})
+
+    put_first(bot.client, router)
+    base = 1_800_000_000_000
+    in_group = []
+    for n in range(6):
+        event = ev.text_message(new_user_id(), f"グループ順{n}", timestamp=base + n)
+        in_group.append({**event, "source": {"type": "group", "groupId": group, "userId": event["source"]["userId"]}})
+    others = [ev.text_message(new_user_id(), f"グループ順{n}", timestamp=base + n) for n in range(6)]
+    bot.send(*reversed(in_group), *others)
+    with sessions() as session:
+        rows = session.execute(select(Delivery.messages).where(Delivery.order_key == f"c:{group}")
+                               .order_by(Delivery.id)).scalars().all()
+    assert [m[0]["text"] for m in rows] == [f"グループ順{n}" for n in range(6)]
+    assert len(line.sent("reply")) == 12
 
 
 def test_a_batch_is_over_only_when_every_lane_is_even_when_one_failed(bot: Bot) -> None:
@@ -173,20 +214,23 @@ def test_a_batch_is_over_only_when_every_lane_is_even_when_one_failed(bot: Bot) 
     processor = bot.client.app.state.runtime.processor
     finished: list[list[str]] = []
 
-    def handle_all(share: list[str], _profiles: Any, _answered: Any) -> None:
-        if share == ["a"]:
+    def handle_all(share: list[Claim], _profiles: Any, _answered: Any) -> None:
+        if [c.key for c in share] == ["Ua"]:
             raise RuntimeError("lane a failed")
         time.sleep(0.2)
-        finished.append(share)
+        finished.append([c.key for c in share])
+
+    claims = [Claim(n, key, ev.text_message(key, "ヘルプ"), False, 1, clock.now())
+              for n, key in enumerate(["Ua", "Ub"])]
 
     async def run() -> list[list[str]]:
         with pytest.raises(RuntimeError, match="lane a failed"):
-            await processor._handle_in_lanes(["a", "b"], {}, lambda _replies, _waiting: None)  # type: ignore[arg-type]
+            await processor._handle_in_lanes(claims, {}, lambda _replies, _waiting: None)
         return list(finished)  # what had finished when the failure was told
 
     processor.lanes = 2
     processor._handle_all = handle_all  # type: ignore[method-assign]
-    assert asyncio.run(run()) == [["b"]]
+    assert asyncio.run(run()) == [["Ub"]]
 
 
 def test_several_users_in_one_body_are_all_handled(bot: Bot, line: Any) -> None:
