@@ -293,8 +293,9 @@ class InboxProcessor:
         """The batch dealt out to the lanes (threads with a connection each), every lane handling its share in order.
         A batch holds one event per user at most, so no user's events are handled side by side; the events of one
         group or room (several people, one order of replies) go to the same lane. The lanes run in the
-        default pool of threads, beside the webhook's writer and the claims: a pool of their own was tried, and with
-        more threads ready to run at once everything waited longer for the interpreter lock (the 200 as well)."""
+        default pool of threads, beside the claims and the gateway's outcome writes (the webhook's writer has a thread
+        of its own): a pool of their own was tried, and with more threads ready to run at once everything waited
+        longer for the interpreter lock (the 200 as well)."""
         shares: list[list[Claim]] = [[] for _ in range(min(self.lanes, len(claimed)))]
         lane_of: dict[str, int] = {}  # a group's or room's events in one lane too: their replies share one order
         for claim in claimed:
